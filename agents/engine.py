@@ -1,0 +1,164 @@
+"""The detection engine: state + event → new state + alerts; state + watermark → alerts.
+
+One `Engine` serves one input partition (a replay is one partition). It owns the
+customers' states, their deadline index and the partition's watermark, and has
+no idea where events come from or where alerts go: the Faust agent and
+`sentinel replay` both drive it, which is why they emit the same alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from hashlib import blake2b
+
+from agents import lifecycle
+from agents.config import Config
+from agents.deadlines import DeadlineIndex
+from agents.patterns import CATALOG_ORDER, Pattern
+from agents.state import CustomerState
+from agents.step import Step
+from schemas.alerts import Alert
+from schemas.events import TYPES, Touchpoint
+
+BEFORE_TIME = -(1 << 62)
+STALE_INDEX_FACTOR = 4
+
+
+@dataclass(slots=True)
+class EngineCounts:
+    """What the engine saw besides alerts; the runtime turns these into metrics."""
+
+    events: int = 0
+    duplicates: int = 0
+    late: int = 0
+    unknown_cases: int = 0
+    erased: int = 0
+
+
+def event_key(event: Touchpoint) -> int:
+    """A stable 64-bit hash of (source, id), the idempotency key; stable across processes."""
+    digest = blake2b(f"{event.source}\x1f{event.id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _watch_order(key: str) -> tuple[int, str]:
+    name, _, sub_key = key.partition("|")
+    return CATALOG_ORDER.get(name, len(CATALOG_ORDER)), sub_key
+
+
+class Engine:
+    """Danger-pattern detection for one partition's customers."""
+
+    def __init__(self, config: Config, states: MutableMapping[str, CustomerState] | None = None) -> None:
+        self.config = config
+        self.lateness = config.engine.lateness
+        self.states: MutableMapping[str, CustomerState] = states if states is not None else {}
+        self.deadlines = DeadlineIndex()
+        self.watermark = BEFORE_TIME
+        self.latest_event_time = BEFORE_TIME
+        self.counts = EngineCounts()
+        self.touched: set[str] = set()
+        self._step = Step(config.engine.new_customer_period)
+        self._patterns = {pattern.name: pattern for pattern in config.patterns}
+        self._reacting: dict[str, tuple[Pattern, ...]] = {
+            kind: tuple(p for p in config.patterns if kind in p.reacts_to) for kind in TYPES
+        }
+        if states:
+            self.reindex()
+
+    def drain(self) -> list[Alert]:
+        """Hand over the alerts produced since the last call."""
+        alerts = self._step.alerts
+        if not alerts:
+            return alerts
+        self._step.alerts = []
+        return alerts
+
+    def process(self, event: Touchpoint) -> None:
+        """Apply one event, then move the watermark (which may fire deadlines)."""
+        subject = event.subject
+        self.counts.events += 1
+        if event.type == "customer.erased":
+            self.counts.erased += 1
+            if self.states.pop(subject, None) is not None:
+                self.touched.add(subject)
+            self._follow(event.time)
+            return
+        state = self.states.get(subject)
+        if state is None:
+            state = self.states[subject] = CustomerState()
+        if state.seen_before(event_key(event)):
+            self.counts.duplicates += 1
+            return
+        if event.time < self.watermark:
+            self.counts.late += 1
+        due_before = state.next_due()
+        step = self._step
+        step.begin(subject, state, event)
+        transition = lifecycle.apply(state, event)
+        if transition is not None:
+            step.transition = transition
+            if transition in (lifecycle.LOST_NOW, lifecycle.CHURNED_NOW):
+                step.close_all(event.time, transition, self._patterns, _watch_order)
+            elif transition == lifecycle.UNKNOWN_CASE:
+                self.counts.unknown_cases += 1
+        for pattern in self._reacting[event.type]:
+            pattern.on_event(step, event)
+        due_after = state.next_due()
+        if due_after and due_after != due_before:
+            self.deadlines.push(due_after, subject)
+        self.touched.add(subject)
+        self._follow(event.time)
+
+    def advance_to(self, watermark: int) -> None:
+        """Move the watermark forward and fire every deadline it reaches, earliest first."""
+        if watermark <= self.watermark:
+            return
+        self.watermark = watermark
+        states = self.states
+        for due, subject in self.deadlines.pop_due(watermark):
+            state = states.get(subject)
+            if state is None or state.next_due() != due:
+                continue
+            self._fire_due(subject, state, due)
+            self.touched.add(subject)
+            following = state.next_due()
+            if following:
+                self.deadlines.push(following, subject)
+        if len(self.deadlines) > STALE_INDEX_FACTOR * len(states) + 1024:
+            self.reindex()
+
+    def finish(self, until: int | None = None) -> None:
+        """End of input (replay): lateness no longer applies; optionally run the clock on to `until`."""
+        end = self.latest_event_time
+        if until is not None and until > end:
+            end = until
+        self.advance_to(end)
+
+    def reindex(self) -> None:
+        """Rebuild the deadline index from the states (recovery, or shedding stale entries)."""
+        self.deadlines.rebuild(
+            (due, subject) for subject, state in self.states.items() if (due := state.next_due())
+        )
+
+    def _follow(self, event_time: int) -> None:
+        if event_time > self.latest_event_time:
+            self.latest_event_time = event_time
+            self.advance_to(event_time - self.lateness)
+
+    def _fire_due(self, subject: str, state: CustomerState, due: int) -> None:
+        step = self._step
+        step.begin(subject, state, None)
+        watches = state.watches or {}
+        for key in sorted((key for key, watch in watches.items() if watch.due == due), key=_watch_order):
+            watch = watches.get(key)
+            if watch is None or watch.due != due:
+                continue
+            pattern = self._patterns.get(key.partition("|")[0])
+            if pattern is None:
+                step.drop(key)
+                continue
+            pattern.on_due(step, key, watch)
+            if not watch.due and not watch.fired_at and watches.get(key) is watch:
+                step.drop(key)

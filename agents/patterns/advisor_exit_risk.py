@@ -1,0 +1,64 @@
+"""Seed 001: the customer's trusted advisor leaves the company, and the customer may follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agents.lifecycle import is_outbound_contact
+from agents.patterns.base import Duration, Pattern
+from agents.step import Step
+from schemas.events import Touchpoint
+from schemas.timestamps import DAY, format_duration
+
+MAX_REMEMBERED_CONTACTS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    share: float = 0.8
+    """The departed rep's share of recent outbound contacts that makes the customer theirs."""
+    min_contacts: int = 3
+    """The departed rep must have had at least this many of those contacts."""
+    window: Duration = 365 * DAY
+    """Outbound contacts within this period before the departure count."""
+
+
+class AdvisorExitRisk(Pattern):
+    name = "advisor_exit_risk"
+    danger_point = None
+    phases = "all"
+    summary = "The customer's main contact has left the company; the relationship may leave with them."
+    recommendation = (
+        "Introduce a senior successor personally within days, and make sure the customer hears "
+        "it from us before a competitor calls."
+    )
+    reacts_to = ("contact.made", "rep.assigned")
+    Thresholds = Thresholds
+
+    def on_event(self, step: Step, event: Touchpoint) -> None:
+        state = step.state
+        if event.type == "contact.made":
+            if is_outbound_contact(event):
+                memo = state.memo if state.memo is not None else {}
+                state.memo = memo
+                contacts: list[list[Any]] = memo.setdefault(self.name, [])
+                contacts.append([event.time, event.data.get("rep")])
+                horizon = event.time - self.limits.window
+                contacts[:] = [c for c in contacts if c[0] >= horizon][-MAX_REMEMBERED_CONTACTS:]
+            return
+        departed = step.previous_rep
+        if event.data.get("reason") != "departed" or departed is None or not step.may_trigger:
+            return
+        horizon = event.time - self.limits.window
+        recent = [rep for at, rep in (state.memo or {}).get(self.name, ()) if horizon <= at <= event.time]
+        theirs = sum(1 for rep in recent if rep == departed)
+        if theirs >= self.limits.min_contacts and theirs >= self.limits.share * len(recent):
+            evidence = {
+                "departed_rep": departed,
+                "new_rep": event.data["rep"],
+                "contacts_by_departed_rep": theirs,
+                "outbound_contacts": len(recent),
+                "window": format_duration(self.limits.window),
+            }
+            step.notice(self, event.time, "critical", evidence)

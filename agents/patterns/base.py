@@ -1,0 +1,96 @@
+"""What every danger pattern is: a small unit with thresholds, words for people, and reactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from agents.state import Watch
+from agents.step import Step
+from schemas.events import Touchpoint
+from schemas.timestamps import Duration, format_duration, format_instant
+
+__all__ = ["Duration", "NoThresholds", "Pattern"]
+
+
+@dataclass(frozen=True, slots=True)
+class NoThresholds:
+    """For patterns whose rule has no number in it."""
+
+
+class Pattern:
+    """A danger pattern: reacts to the event types it names and to its own deadlines.
+
+    Subclasses set the class attributes, implement `on_event`, and, when they
+    arm deadlines, may refine `due_severity`, `due_evidence` and `after_due`.
+    """
+
+    name: ClassVar[str]
+    danger_point: ClassVar[int | None]
+    phases: ClassVar[str]
+    summary: ClassVar[str]
+    recommendation: ClassVar[str]
+    reacts_to: ClassVar[tuple[str, ...]]
+    Thresholds: ClassVar[type[Any]] = NoThresholds
+
+    def __init__(self, limits: Any = None) -> None:
+        self.limits = limits if limits is not None else self.Thresholds()
+
+    def key(self, sub_key: str = "") -> str:
+        """The watch key of an episode: the pattern name, plus the case/channel it is about."""
+        return f"{self.name}|{sub_key}" if sub_key else self.name
+
+    def on_event(self, step: Step, event: Touchpoint) -> None:
+        raise NotImplementedError
+
+    def on_due(self, step: Step, key: str, watch: Watch) -> None:
+        """The watermark reached a deadline: fire at it, then apply a clearing event that came too late."""
+        sub_key = key.partition("|")[2]
+        step.fire(
+            self,
+            key,
+            watch.due,
+            self.due_severity(step, watch),
+            self.due_evidence(step, watch),
+            sub_key=sub_key,
+        )
+        if watch.late_at:
+            step.resolve(self, key, watch.late_at, watch.late_resolution, watch.late_event)
+            watch.late_at = 0
+            self.after_late_resolution(step, key)
+
+    def due_severity(self, step: Step, watch: Watch) -> str:
+        return watch.severity or "warning"
+
+    def due_evidence(self, step: Step, watch: Watch) -> dict[str, Any]:
+        return {
+            "since": format_instant(watch.since),
+            "deadline": format_instant(watch.due),
+            "waited": format_duration(watch.due - watch.since),
+        }
+
+    def after_late_resolution(self, step: Step, key: str) -> None:
+        """Restart a clock that the late clearing event would have restarted (if the pattern has one)."""
+
+    def catalog_row(self) -> dict[str, Any]:
+        """The pattern as `sentinel patterns` lists it."""
+        limits = {
+            name: format_duration(value) if _is_duration(type(self.limits), name) else value
+            for name, value in _fields(self.limits).items()
+        }
+        return {
+            "pattern": self.name,
+            "danger_point": self.danger_point,
+            "phases": self.phases,
+            "thresholds": limits,
+            "summary": self.summary,
+            "recommendation": self.recommendation,
+        }
+
+
+def _fields(limits: Any) -> dict[str, Any]:
+    return {name: getattr(limits, name) for name in limits.__dataclass_fields__}
+
+
+def _is_duration(thresholds: type[Any], name: str) -> bool:
+    return thresholds.__dataclass_fields__[name].type == "Duration"

@@ -1,0 +1,49 @@
+"""Danger point 3: marketing that misses what the customer cares about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.patterns.base import Pattern
+from agents.step import Step
+from schemas.events import Touchpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    unengaged_sends: int = 3
+    """Consecutive marketing sends without any engagement that make content irrelevant."""
+
+
+class IrrelevantContent(Pattern):
+    name = "irrelevant_content"
+    danger_point = 3
+    phases = "all"
+    summary = "Marketing content misses the customer's declared interests or goes unanswered."
+    recommendation = (
+        "Align the next sends with the customer's stated interests and pause the campaigns "
+        "they keep ignoring."
+    )
+    reacts_to = ("marketing.sent", "marketing.engaged")
+    Thresholds = Thresholds
+
+    def on_event(self, step: Step, event: Touchpoint) -> None:
+        state = step.state
+        memo = state.memo if state.memo is not None else {}
+        state.memo = memo
+        if event.type == "marketing.engaged":
+            memo.pop(self.name, None)
+            step.resolve(self, self.name, event.time, "engaged", event.id)
+            return
+        unengaged = memo.get(self.name, 0) + 1
+        memo[self.name] = min(unengaged, self.limits.unengaged_sends)
+        if not step.may_trigger:
+            return
+        topic = event.data.get("topic")
+        if state.interests and topic is not None and topic not in state.interests:
+            evidence = {"rule": "topic", "topic": topic, "interests": state.interests}
+        elif unengaged >= self.limits.unengaged_sends:
+            evidence = {"rule": "unengaged", "sends_without_engagement": unengaged}
+        else:
+            return
+        step.fire(self, self.name, event.time, "warning", evidence, [event.id])

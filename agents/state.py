@@ -1,0 +1,136 @@
+"""Per-customer state: the facts every pattern shares, plus each pattern's own memo.
+
+State is the hot object (one per customer, millions of them), so it is slotted,
+sparse (empty collections are None) and bounded: every list has a cap, and
+`encode`/`decode` give a compact JSON array for the changelog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from schemas import codec
+
+ACTIVE, LOST, CHURNED = 0, 1, 2
+RECENT_EVENT_IDS = 32
+MAX_OPEN_CASES = 64
+
+
+@dataclass(slots=True)
+class Watch:
+    """One pending deadline and/or open episode of a pattern (per sub-key, e.g. a case).
+
+    `late_*` hold a clearing event timed after `due` that arrived before the
+    watermark reached `due`: it cannot cancel the deadline, it resolves the
+    episode the moment it fires (fine print, "Time").
+    """
+
+    due: int = 0
+    since: int = 0
+    triggers: list[str] | None = None
+    fired_at: int = 0
+    severity: str = ""
+    alert_id: str = ""
+    late_at: int = 0
+    late_resolution: str = ""
+    late_event: str = ""
+
+    def as_list(self) -> list[Any]:
+        return [
+            self.due,
+            self.since,
+            self.triggers,
+            self.fired_at,
+            self.severity,
+            self.alert_id,
+            self.late_at,
+            self.late_resolution,
+            self.late_event,
+        ]
+
+
+@dataclass(slots=True)
+class Case:
+    """An open complaint, claim or support case."""
+
+    kind: str
+    severity: str
+    opened_at: int
+    updates: int = 0
+    silenced: bool = False
+    event_id: str = ""
+
+    def as_list(self) -> list[Any]:
+        return [self.kind, self.severity, self.opened_at, self.updates, self.silenced, self.event_id]
+
+
+@dataclass(slots=True)
+class CustomerState:
+    """Everything remembered about one customer; `memo` is keyed by pattern name."""
+
+    status: int = ACTIVE
+    first_order_at: int = 0
+    clock_start: int = 0
+    returned: bool = False
+    offer_open: bool = False
+    rep: str | None = None
+    last_outbound_at: int = 0
+    order_total: float = 0
+    preferred: list[str] | None = None
+    opted_out: list[str] | None = None
+    interests: list[str] | None = None
+    recent_ids: list[int] | None = None
+    cases: dict[str, Case] | None = None
+    watches: dict[str, Watch] | None = None
+    memo: dict[str, Any] | None = None
+
+    def seen_before(self, event_key: int) -> bool:
+        """Remember an event's (source, id) hash; True when it is among the last 32 seen."""
+        recent = self.recent_ids
+        if recent is None:
+            self.recent_ids = [event_key]
+            return False
+        if event_key in recent:
+            return True
+        recent.append(event_key)
+        if len(recent) > RECENT_EVENT_IDS:
+            del recent[0]
+        return False
+
+    def next_due(self) -> int:
+        """The earliest pending deadline of this customer, 0 when none."""
+        watches = self.watches
+        if not watches:
+            return 0
+        return min((watch.due for watch in watches.values() if watch.due), default=0)
+
+    def encode(self) -> bytes:
+        """Compact changelog value; `decode` inverts it exactly."""
+        return codec.dumps(
+            [
+                self.status,
+                self.first_order_at,
+                self.clock_start,
+                self.returned,
+                self.offer_open,
+                self.rep,
+                self.last_outbound_at,
+                self.order_total,
+                self.preferred,
+                self.opted_out,
+                self.interests,
+                self.recent_ids,
+                {key: case.as_list() for key, case in self.cases.items()} if self.cases else None,
+                {key: watch.as_list() for key, watch in self.watches.items()} if self.watches else None,
+                self.memo,
+            ]
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> CustomerState:
+        fields = codec.loads(data)
+        cases, watches = fields[12], fields[13]
+        fields[12] = {key: Case(*value) for key, value in cases.items()} if cases else None
+        fields[13] = {key: Watch(*value) for key, value in watches.items()} if watches else None
+        return cls(*fields)

@@ -1,0 +1,217 @@
+"""What a pattern sees while it reacts: one customer, one event or deadline, and the episode rules.
+
+The episode rules of the spec live here and nowhere else: an episode fires
+once and resolves once with the same id, a notice never resolves, and a
+clearing event only cancels a deadline it is not later than (fine print, "Time").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from agents.state import ACTIVE, CHURNED, LOST, CustomerState, Watch
+from schemas.alerts import Alert, alert_id
+from schemas.events import Touchpoint
+from schemas.timestamps import format_instant
+
+if TYPE_CHECKING:
+    from agents.patterns.base import Pattern
+
+CANCELLED, RESOLVED, DEFERRED, IDLE = "cancelled", "resolved", "deferred", "idle"
+
+
+class Step:
+    """Reused for every event and deadline of one engine, so patterns allocate nothing to read it."""
+
+    __slots__ = (
+        "alerts",
+        "event",
+        "had_order",
+        "new_customer_period",
+        "offer_was_open",
+        "previous_rep",
+        "state",
+        "subject",
+        "transition",
+    )
+
+    def __init__(self, new_customer_period: int) -> None:
+        self.new_customer_period = new_customer_period
+        self.alerts: list[Alert] = []
+        self.subject = ""
+        self.state = CustomerState()
+        self.event: Touchpoint | None = None
+        self.had_order = False
+        self.offer_was_open = False
+        self.previous_rep: str | None = None
+        self.transition: str | None = None
+
+    def begin(self, subject: str, state: CustomerState, event: Touchpoint | None) -> None:
+        """Point the step at a customer, remembering the facts patterns compare against."""
+        self.subject = subject
+        self.state = state
+        self.event = event
+        self.had_order = state.first_order_at != 0
+        self.offer_was_open = state.offer_open
+        self.previous_rep = state.rep
+        self.transition = None
+
+    @property
+    def clock_restarted(self) -> bool:
+        """True for the order that starts the customer's clocks: the first ever, or a return."""
+        return not self.had_order or self.transition == "returned"
+
+    @property
+    def may_trigger(self) -> bool:
+        """Lost and churned customers update state but trigger nothing (shared rules)."""
+        return self.state.status == ACTIVE
+
+    def phase(self, at: int) -> str:
+        state = self.state
+        if state.status == LOST:
+            return "lost"
+        if state.status == CHURNED:
+            return "churned"
+        if not state.first_order_at:
+            return "negotiating" if state.offer_open else "prospect"
+        if state.returned or at > state.first_order_at + self.new_customer_period:
+            return "established"
+        return "new_customer"
+
+    def watch(self, key: str) -> Watch | None:
+        watches = self.state.watches
+        return watches.get(key) if watches else None
+
+    def arm(self, key: str, due: int, since: int, trigger: str | None) -> Watch:
+        """Start a deadline unless one is pending or the episode is open; the earliest trigger wins."""
+        watches = self.state.watches
+        if watches is None:
+            watches = self.state.watches = {}
+        watch = watches.get(key)
+        if watch is None:
+            watch = watches[key] = Watch(due=due, since=since, triggers=[trigger] if trigger else None)
+        elif not watch.due and not watch.fired_at:
+            watch.due, watch.since, watch.triggers = due, since, [trigger] if trigger else None
+        return watch
+
+    def rearm(self, key: str, due: int, since: int, trigger: str | None) -> None:
+        """Move a restartable clock (its episode, if any, is already resolved)."""
+        watch = self.arm(key, due, since, trigger)
+        if not watch.fired_at:
+            watch.due, watch.since = due, since
+            watch.triggers = [trigger] if trigger else None
+            watch.late_at = 0
+
+    def drop(self, key: str) -> None:
+        watches = self.state.watches
+        if watches and key in watches:
+            del watches[key]
+
+    def fire(
+        self,
+        pattern: Pattern,
+        key: str,
+        at: int,
+        severity: str,
+        evidence: dict[str, Any],
+        triggers: list[str] | None = None,
+        sub_key: str = "",
+    ) -> bool:
+        """Open an episode (fired alert) unless one is already open for this key."""
+        watches = self.state.watches
+        if watches is None:
+            watches = self.state.watches = {}
+        watch = watches.get(key)
+        if watch is None:
+            watch = watches[key] = Watch()
+        elif watch.fired_at:
+            return False
+        watch.due = 0
+        watch.fired_at = at
+        watch.severity = severity
+        watch.alert_id = alert_id(self.subject, pattern.name, sub_key, at)
+        self._emit(pattern, at, True, watch.alert_id, severity, evidence, triggers or watch.triggers)
+        return True
+
+    def notice(
+        self, pattern: Pattern, at: int, severity: str, evidence: dict[str, Any], sub_key: str = ""
+    ) -> None:
+        """A one-off alert for the current event; it never resolves."""
+        event = self.event
+        assert event is not None
+        identity = alert_id(self.subject, pattern.name, sub_key, at, (event.source, event.id))
+        self._emit(pattern, at, True, identity, severity, evidence, [event.id])
+
+    def resolve(self, pattern: Pattern, key: str, at: int, resolution: str, event_id: str | None) -> bool:
+        """Close the open episode of `key`; never earlier than it fired."""
+        watch = self.watch(key)
+        if watch is None or not watch.fired_at:
+            return False
+        at = max(at, watch.fired_at)
+        evidence = {"fired_at": format_instant(watch.fired_at)}
+        triggers = [event_id] if event_id else None
+        self._emit(pattern, at, False, watch.alert_id, watch.severity, evidence, triggers, resolution)
+        watch.fired_at, watch.alert_id, watch.severity = 0, "", ""
+        if not watch.due:
+            self.drop(key)
+        return True
+
+    def answer(self, pattern: Pattern, key: str, at: int, resolution: str, event_id: str) -> str:
+        """Apply an event that clears `key`'s deadline or episode, as the fine print orders."""
+        watch = self.watch(key)
+        if watch is None:
+            return IDLE
+        if watch.fired_at:
+            self.resolve(pattern, key, at, resolution, event_id)
+            return RESOLVED
+        if not watch.due:
+            return IDLE
+        if at <= watch.due:
+            self.drop(key)
+            return CANCELLED
+        if not watch.late_at or at < watch.late_at:
+            watch.late_at, watch.late_resolution, watch.late_event = at, resolution, event_id
+        return DEFERRED
+
+    def close_all(
+        self, at: int, resolution: str, patterns: Mapping[str, Pattern], order: Callable[[str], Any]
+    ) -> None:
+        """Lost or churned: resolve every open episode and drop every pending deadline."""
+        watches = self.state.watches
+        if not watches:
+            return
+        event_id = self.event.id if self.event else None
+        for key in sorted(watches, key=order):
+            watches[key].due = 0
+            self.resolve(patterns[key.partition("|")[0]], key, at, resolution, event_id)
+        self.state.watches = None
+
+    def _emit(
+        self,
+        pattern: Pattern,
+        at: int,
+        firing: bool,
+        identity: str,
+        severity: str,
+        evidence: dict[str, Any],
+        triggers: list[str] | None,
+        resolution: str | None = None,
+    ) -> None:
+        self.alerts.append(
+            Alert(
+                subject=self.subject,
+                pattern=pattern.name,
+                danger_point=pattern.danger_point,
+                time=at,
+                firing=firing,
+                alert_id=identity,
+                phase=self.phase(at),
+                severity=severity,
+                summary=pattern.summary,
+                recommendation=pattern.recommendation,
+                evidence=evidence,
+                trigger_event_ids=list(triggers) if triggers else [],
+                resolution=resolution,
+            )
+        )

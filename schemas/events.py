@@ -1,0 +1,303 @@
+"""The touchpoint contract (shared/spec/events.md): parse and validate CloudEvents.
+
+`parse_event` is the single gate every touchpoint passes, online or in a replay.
+It checks exactly what the contract fixes and keeps everything else: unknown
+data fields stay in `data`, open string fields keep any non-empty value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from schemas import codec
+from schemas.errors import InvalidEvent
+from schemas.timestamps import DAY, format_instant, parse_instant
+
+MAX_EVENT_BYTES = 64 * 1024
+MAX_SUBJECT_CHARS = 128
+FUTURE_TOLERANCE_MS = DAY
+
+REASONS = (
+    "invalid_json",
+    "not_an_object",
+    "too_large",
+    "missing_attribute",
+    "invalid_attribute",
+    "unknown_type",
+    "missing_field",
+    "invalid_field",
+    "time_in_future",
+)
+
+CHANNELS = frozenset({"email", "phone", "meeting", "chat", "letter", "sms", "social", "portal", "visit"})
+DIRECTIONS = frozenset({"inbound", "outbound"})
+CASE_KINDS = frozenset({"complaint", "claim", "support"})
+CASE_SEVERITIES = frozenset({"low", "medium", "high"})
+
+
+@dataclass(slots=True)
+class Touchpoint:
+    """One validated touchpoint; `time` is event time in epoch milliseconds (UTC)."""
+
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: int
+    data: dict[str, Any]
+
+
+@dataclass(slots=True, frozen=True)
+class Rejected:
+    """A message, or one element of a batch, that failed the contract."""
+
+    index: int | None
+    reason: str
+    message: str
+    raw: bytes
+
+
+FieldCheck = Callable[[Any], bool]
+
+
+def _text(value: Any) -> bool:
+    return type(value) is str and value != ""
+
+
+def _any_text(value: Any) -> bool:
+    return type(value) is str
+
+
+def _amount(value: Any) -> bool:
+    return type(value) in (int, float) and value >= 0
+
+
+def _score(value: Any) -> bool:
+    if type(value) is float and value.is_integer():
+        value = int(value)
+    return type(value) is int and 0 <= value <= 10
+
+
+def _one_of(allowed: frozenset[str]) -> FieldCheck:
+    return lambda value: type(value) is str and value in allowed
+
+
+def _text_list(value: Any) -> bool:
+    return type(value) is list and all(type(item) is str for item in value)
+
+
+def _fees(value: Any) -> bool:
+    return type(value) is list and all(
+        type(fee) is dict
+        and _any_text(fee.get("name", ""))
+        and _amount(fee.get("amount", 0))
+        and type(fee.get("disclosed", True)) is bool
+        for fee in value
+    )
+
+
+_DIRECTION = _one_of(DIRECTIONS)
+
+# type -> {field: (required, check, what a valid value is)}
+DATA_FIELDS: Mapping[str, Mapping[str, tuple[bool, FieldCheck, str]]] = {
+    "lead.created": {
+        "owner": (False, _text, "a non-empty string"),
+        "source_channel": (False, _text, "a non-empty string"),
+    },
+    "contact.made": {
+        "channel": (True, _text, "a non-empty string"),
+        "direction": (True, _DIRECTION, "'inbound' or 'outbound'"),
+        "rep": (False, _text, "a non-empty string"),
+        "purpose": (False, _text, "a non-empty string"),
+    },
+    "marketing.sent": {
+        "channel": (True, _text, "a non-empty string"),
+        "campaign": (False, _text, "a non-empty string"),
+        "topic": (False, _text, "a non-empty string"),
+        "kind": (False, _text, "a non-empty string"),
+    },
+    "marketing.engaged": {"campaign": (False, _text, "a non-empty string")},
+    "preference.updated": {
+        "preferred_channels": (False, _text_list, "an array of strings"),
+        "opted_out_channels": (False, _text_list, "an array of strings"),
+        "interests": (False, _text_list, "an array of strings"),
+    },
+    "rep.assigned": {
+        "rep": (True, _text, "a non-empty string"),
+        "reason": (False, _text, "a non-empty string"),
+    },
+    "offer.sent": {
+        "offer_id": (False, _text, "a non-empty string"),
+        "amount": (False, _amount, "a number >= 0"),
+    },
+    "competitor.mentioned": {"competitor": (False, _text, "a non-empty string")},
+    "order.placed": {
+        "amount": (True, _amount, "a number >= 0"),
+        "currency": (False, _text, "a non-empty string"),
+        "kind": (False, _text, "a non-empty string"),
+    },
+    "deal.lost": {"reason": (False, _text, "a non-empty string")},
+    "case.opened": {
+        "case_id": (True, _text, "a non-empty string"),
+        "kind": (True, _one_of(CASE_KINDS), "'complaint', 'claim' or 'support'"),
+        "severity": (False, _one_of(CASE_SEVERITIES), "'low', 'medium' or 'high'"),
+    },
+    "case.updated": {
+        "case_id": (True, _text, "a non-empty string"),
+        "direction": (True, _DIRECTION, "'inbound' or 'outbound'"),
+    },
+    "case.resolved": {
+        "case_id": (True, _text, "a non-empty string"),
+        "outcome": (False, _text, "a non-empty string"),
+    },
+    "invoice.issued": {
+        "amount": (True, _amount, "a number >= 0"),
+        "agreed_amount": (False, _amount, "a number >= 0"),
+        "currency": (False, _text, "a non-empty string"),
+        "invoice_id": (False, _text, "a non-empty string"),
+        "fees": (False, _fees, "an array of {name, amount >= 0, disclosed: boolean}"),
+    },
+    "change_request.quoted": {
+        "amount": (True, _amount, "a number >= 0"),
+        "contract_value": (False, _amount, "a number >= 0"),
+    },
+    "innovation.offered": {"product": (False, _text, "a non-empty string")},
+    "feedback.received": {
+        "score": (True, _score, "an integer from 0 to 10"),
+        "comment": (False, _any_text, "a string"),
+    },
+    "contract.cancelled": {"reason": (False, _text, "a non-empty string")},
+    "customer.erased": {},
+}
+TYPES = tuple(DATA_FIELDS)
+
+
+def _attribute(event: Mapping[str, Any], name: str) -> str:
+    value = event.get(name)
+    if value is None:
+        raise InvalidEvent("missing_attribute", f"attribute '{name}' is missing")
+    if type(value) is not str or value == "":
+        raise InvalidEvent("invalid_attribute", f"attribute '{name}' must be a non-empty string")
+    return value
+
+
+def parse_event(obj: object, *, now_ms: int | None = None) -> Touchpoint:
+    """Validate one decoded CloudEvent against the contract.
+
+    `now_ms` is the processor's wall clock in live operation: events more than a
+    day ahead of it are refused. A replay passes None and skips that check.
+    """
+    if type(obj) is not dict:
+        raise InvalidEvent("not_an_object", "a touchpoint must be a JSON object")
+    if obj.get("specversion") != "1.0":
+        if "specversion" not in obj:
+            raise InvalidEvent("missing_attribute", "attribute 'specversion' is missing")
+        raise InvalidEvent("invalid_attribute", "attribute 'specversion' must be \"1.0\"")
+    event_id = _attribute(obj, "id")
+    source = _attribute(obj, "source")
+    event_type = _attribute(obj, "type")
+    subject = _attribute(obj, "subject")
+    time_text = _attribute(obj, "time")
+    fields = DATA_FIELDS.get(event_type)
+    if fields is None:
+        raise InvalidEvent("unknown_type", f"type {event_type!r} is not a touchpoint type")
+    if len(subject) > MAX_SUBJECT_CHARS:
+        raise InvalidEvent(
+            "invalid_attribute", f"attribute 'subject' is longer than {MAX_SUBJECT_CHARS} characters"
+        )
+    try:
+        time = parse_instant(time_text)
+    except ValueError:
+        raise InvalidEvent(
+            "invalid_attribute", "attribute 'time' must be RFC 3339 with a zone, e.g. 2026-03-01T09:30:00Z"
+        ) from None
+    content_type = obj.get("datacontenttype")
+    if content_type is not None and content_type != "application/json":
+        raise InvalidEvent("invalid_attribute", "attribute 'datacontenttype' must be \"application/json\"")
+    data = obj.get("data")
+    if data is None:
+        raise InvalidEvent("missing_attribute", "attribute 'data' is missing")
+    if type(data) is not dict:
+        raise InvalidEvent("invalid_attribute", "attribute 'data' must be an object")
+    for name, (required, check, expected) in fields.items():
+        value = data.get(name)
+        if value is None:
+            if name in data:
+                raise InvalidEvent("invalid_field", f"data.{name} must be {expected}, not null")
+            if required:
+                raise InvalidEvent("missing_field", f"{event_type} needs data.{name}")
+        elif not check(value):
+            raise InvalidEvent("invalid_field", f"data.{name} must be {expected}")
+    if now_ms is not None and time > now_ms + FUTURE_TOLERANCE_MS:
+        raise InvalidEvent("time_in_future", f"time {time_text} is more than 1 day ahead of now")
+    return Touchpoint(event_id, source, event_type, subject, time, data)
+
+
+def decode_message(value: bytes, *, now_ms: int | None = None) -> tuple[list[Touchpoint], list[Rejected]]:
+    """Decode one Kafka message value: a single event or a CloudEvents batch array.
+
+    A bad batch element is rejected on its own (re-serialised, with its index);
+    the good elements around it are kept.
+    """
+    if len(value) > MAX_EVENT_BYTES and value[:1] != b"[":
+        return [], [Rejected(None, "too_large", f"event is over {MAX_EVENT_BYTES} bytes", value)]
+    try:
+        decoded = codec.loads(value)
+    except codec.JSONDecodeError as error:
+        return [], [Rejected(None, "invalid_json", f"not JSON: {error}", value)]
+    if type(decoded) is not list:
+        try:
+            return [parse_event(decoded, now_ms=now_ms)], []
+        except InvalidEvent as error:
+            return [], [Rejected(None, error.reason, error.message, value)]
+    return _decode_batch(decoded, now_ms, check_sizes=len(value) > MAX_EVENT_BYTES)
+
+
+def _decode_batch(
+    elements: Iterable[Any], now_ms: int | None, *, check_sizes: bool
+) -> tuple[list[Touchpoint], list[Rejected]]:
+    events: list[Touchpoint] = []
+    rejected: list[Rejected] = []
+    for index, element in enumerate(elements):
+        try:
+            event = parse_event(element, now_ms=now_ms)
+        except InvalidEvent as error:
+            rejected.append(Rejected(index, error.reason, error.message, codec.dumps(element)))
+            continue
+        if check_sizes and len(raw := codec.dumps(element)) > MAX_EVENT_BYTES:
+            rejected.append(Rejected(index, "too_large", f"event is over {MAX_EVENT_BYTES} bytes", raw))
+            continue
+        events.append(event)
+    return events, rejected
+
+
+def event_from_binary(headers: Mapping[str, bytes], value: bytes, *, now_ms: int | None = None) -> Touchpoint:
+    """Kafka binary mode: CloudEvents attributes in `ce_*` headers, the data as the value."""
+    event: dict[str, Any] = {
+        name[3:]: raw.decode("utf-8", "replace") for name, raw in headers.items() if name.startswith("ce_")
+    }
+    try:
+        event["data"] = codec.loads(value)
+    except codec.JSONDecodeError as error:
+        raise InvalidEvent("invalid_json", f"data is not JSON: {error}") from None
+    if len(value) > MAX_EVENT_BYTES:
+        raise InvalidEvent("too_large", f"event is over {MAX_EVENT_BYTES} bytes")
+    return parse_event(event, now_ms=now_ms)
+
+
+def encode_event(event: Touchpoint) -> bytes:
+    """The structured-mode CloudEvent for a touchpoint (used by producers, the demo and tests)."""
+    return codec.dumps(
+        {
+            "specversion": "1.0",
+            "id": event.id,
+            "source": event.source,
+            "type": event.type,
+            "subject": event.subject,
+            "time": format_instant(event.time),
+            "datacontenttype": "application/json",
+            "data": event.data,
+        }
+    )
