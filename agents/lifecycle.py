@@ -43,7 +43,7 @@ def apply(state: CustomerState, event: Touchpoint) -> str | None:
         if not state.first_order_at:
             state.first_order_at = state.clock_start = at
         if state.status != ACTIVE:
-            state.status, state.returned, state.clock_start = ACTIVE, True, at
+            state.status, state.status_since, state.returned, state.clock_start = ACTIVE, at, True, at
             return RETURNED
     elif kind == "rep.assigned":
         state.rep = data["rep"]
@@ -51,20 +51,20 @@ def apply(state: CustomerState, event: Touchpoint) -> str | None:
         if "owner" in data:
             state.rep = data["owner"]
         if state.status == LOST:
-            state.status = ACTIVE
+            state.status, state.status_since = ACTIVE, at
     elif kind == "offer.sent":
         state.offer_open = True
         if state.status == LOST:
-            state.status = ACTIVE
+            state.status, state.status_since = ACTIVE, at
     elif kind == "deal.lost":
         state.offer_open = False
         if not state.first_order_at and state.status == ACTIVE:
-            state.status = LOST
+            state.status, state.status_since = LOST, at
             return LOST_NOW
     elif kind == "contract.cancelled":
         state.offer_open = False
         if state.status != CHURNED:
-            state.status = CHURNED
+            state.status, state.status_since = CHURNED, at
             return CHURNED_NOW
     elif kind == "preference.updated":
         for field in ("preferred_channels", "opted_out_channels", "interests"):

@@ -70,6 +70,7 @@ class CustomerState:
     """Everything remembered about one customer; `memo` is keyed by pattern name."""
 
     status: int = ACTIVE
+    status_since: int = 0
     first_order_at: int = 0
     clock_start: int = 0
     returned: bool = False
@@ -110,6 +111,7 @@ class CustomerState:
         return codec.dumps(
             [
                 self.status,
+                self.status_since,
                 self.first_order_at,
                 self.clock_start,
                 self.returned,
@@ -130,7 +132,7 @@ class CustomerState:
     @classmethod
     def decode(cls, data: bytes) -> CustomerState:
         fields = codec.loads(data)
-        cases, watches = fields[12], fields[13]
-        fields[12] = {key: Case(*value) for key, value in cases.items()} if cases else None
-        fields[13] = {key: Watch(*value) for key, value in watches.items()} if watches else None
+        cases, watches = fields[13], fields[14]
+        fields[13] = {key: Case(*value) for key, value in cases.items()} if cases else None
+        fields[14] = {key: Watch(*value) for key, value in watches.items()} if watches else None
         return cls(*fields)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from agents.state import ACTIVE, CHURNED, LOST, CustomerState, Watch
+from agents.state import ACTIVE, LOST, CustomerState, Watch
 from schemas.alerts import Alert, alert_id
 from schemas.events import Touchpoint
 from schemas.timestamps import format_instant
@@ -68,12 +68,11 @@ class Step:
         return self.state.status == ACTIVE
 
     def phase(self, at: int) -> str:
+        """The customer's phase at event time `at` (a deadline may fire after later events)."""
         state = self.state
-        if state.status == LOST:
-            return "lost"
-        if state.status == CHURNED:
-            return "churned"
-        if not state.first_order_at:
+        if state.status != ACTIVE and at >= state.status_since:
+            return "lost" if state.status == LOST else "churned"
+        if not state.first_order_at or at < state.first_order_at:
             return "negotiating" if state.offer_open else "prospect"
         if state.returned or at > state.first_order_at + self.new_customer_period:
             return "established"
@@ -177,15 +176,26 @@ class Step:
     def close_all(
         self, at: int, resolution: str, patterns: Mapping[str, Pattern], order: Callable[[str], Any]
     ) -> None:
-        """Lost or churned: resolve every open episode and drop every pending deadline."""
+        """Lost or churned: resolve open episodes and drop the deadlines the closing event beats.
+
+        A deadline earlier than the closing event is not dropped: like any clearing
+        event timed after it, the closing event resolves it the moment it fires.
+        """
         watches = self.state.watches
         if not watches:
             return
-        event_id = self.event.id if self.event else None
+        event_id = self.event.id if self.event else ""
         for key in sorted(watches, key=order):
-            watches[key].due = 0
+            watch = watches[key]
+            if watch.due and watch.due < at and not watch.fired_at:
+                if not watch.late_at or at < watch.late_at:
+                    watch.late_at, watch.late_resolution, watch.late_event = at, resolution, event_id
+                continue
+            watch.due = 0
             self.resolve(patterns[key.partition("|")[0]], key, at, resolution, event_id)
-        self.state.watches = None
+            self.drop(key)
+        if not watches:
+            self.state.watches = None
 
     def _emit(
         self,

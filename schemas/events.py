@@ -241,7 +241,7 @@ def decode_message(value: bytes, *, now_ms: int | None = None) -> tuple[list[Tou
     A bad batch element is rejected on its own (re-serialised, with its index);
     the good elements around it are kept.
     """
-    if len(value) > MAX_EVENT_BYTES and value[:1] != b"[":
+    if len(value) > MAX_EVENT_BYTES and value.lstrip()[:1] != b"[":
         return [], [Rejected(None, "too_large", f"event is over {MAX_EVENT_BYTES} bytes", value)]
     try:
         decoded = codec.loads(value)

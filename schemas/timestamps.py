@@ -20,9 +20,10 @@ Duration = int
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})",
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})",
     re.ASCII,
 )
+_FRACTION = re.compile(r"\.\d+")
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w)", re.ASCII)
 _UNIT_MS = {"ms": 1, "s": SECOND, "m": MINUTE, "h": HOUR, "d": DAY, "w": 7 * DAY}
 
@@ -34,8 +35,14 @@ def parse_instant(text: str) -> int:
     """
     if _RFC3339.fullmatch(text) is None:
         raise ValueError(f"not an RFC 3339 time with zone: {text!r}")
-    moment = datetime.fromisoformat(text.upper())
-    return (moment - _EPOCH) // _MILLISECOND
+    text = text.upper()
+    leap_second = text[17:19] == "60"
+    if leap_second:
+        text = text[:17] + "59" + text[19:]
+    if len(text) > 32:
+        text = _FRACTION.sub(lambda digits: digits.group()[:7], text)
+    moment = datetime.fromisoformat(text)
+    return (moment - _EPOCH) // _MILLISECOND + (SECOND if leap_second else 0)
 
 
 def format_instant(epoch_ms: int) -> str:

@@ -57,7 +57,8 @@ class Pattern:
         if watch.late_at:
             step.resolve(self, key, watch.late_at, watch.late_resolution, watch.late_event)
             watch.late_at = 0
-            self.after_late_resolution(step, key)
+            if step.may_trigger:
+                self.after_late_resolution(step, key)
 
     def due_severity(self, step: Step, watch: Watch) -> str:
         return watch.severity or "warning"

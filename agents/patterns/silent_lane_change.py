@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import bisect
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from agents.lifecycle import is_activity
