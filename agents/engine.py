@@ -50,8 +50,18 @@ def _watch_order(key: str) -> tuple[int, str]:
 class Engine:
     """Danger-pattern detection for one partition's customers."""
 
-    def __init__(self, config: Config, states: MutableMapping[str, CustomerState] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        states: MutableMapping[str, CustomerState] | None = None,
+        *,
+        follow_event_time: bool = True,
+    ) -> None:
+        """`follow_event_time=False` leaves the watermark to the caller (`advance_to`), as the
+        live worker does: behind a repartitioning step the watermark must follow the slowest
+        input partition, which only the caller knows."""
         self.config = config
+        self.follow_event_time = follow_event_time
         self.lateness = config.engine.lateness
         self.states: MutableMapping[str, CustomerState] = states if states is not None else {}
         self.deadlines = DeadlineIndex()
@@ -145,7 +155,8 @@ class Engine:
     def _follow(self, event_time: int) -> None:
         if event_time > self.latest_event_time:
             self.latest_event_time = event_time
-            self.advance_to(event_time - self.lateness)
+            if self.follow_event_time:
+                self.advance_to(event_time - self.lateness)
 
     def _fire_due(self, subject: str, state: CustomerState, due: int) -> None:
         step = self._step

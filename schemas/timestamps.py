@@ -28,11 +28,69 @@ _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w)", re.ASCII)
 _UNIT_MS = {"ms": 1, "s": SECOND, "m": MINUTE, "h": HOUR, "d": DAY, "w": 7 * DAY}
 
 
+DAY_CACHE_LIMIT = 4096
+"""Days remembered by the fast paths below; events cluster on few days, so this is plenty."""
+
+_day_starts: dict[str, int] = {}
+_day_prefixes: dict[int, str] = {}
+
+
 def parse_instant(text: str) -> int:
     """RFC 3339 with a zone ("Z" or ±hh:mm) → epoch milliseconds; ValueError otherwise.
 
     Digits past the millisecond are dropped: alerts carry milliseconds at most.
     """
+    fast = _parse_common_utc(text)
+    if fast is not None:
+        return fast
+    return _parse_any_rfc3339(text)
+
+
+def _parse_common_utc(text: str) -> int | None:
+    """The shape nearly every event uses, "YYYY-MM-DDTHH:MM:SS[.mmm]Z", without datetime; None otherwise.
+
+    Returns a value only where `_parse_any_rfc3339` gives the same one; anything
+    unusual (offsets, lowercase, leap seconds, other fraction lengths, bad
+    digits) returns None and takes the general path, with its errors.
+    """
+    size = len(text)
+    if size == 24:
+        if text[19] != "." or text[23] != "Z":
+            return None
+        digits = text[11:13] + text[14:16] + text[17:19] + text[20:23]
+    elif size == 20:
+        if text[19] != "Z":
+            return None
+        digits = text[11:13] + text[14:16] + text[17:19]
+    else:
+        return None
+    if text[13] != ":" or text[16] != ":" or not (digits.isascii() and digits.isdigit()):
+        return None
+    day_start = _day_start(text[:11])
+    if day_start is None:
+        return None
+    hour, minute, second = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    millis = int(digits[6:9]) if size == 24 else 0
+    return day_start + hour * HOUR + minute * MINUTE + second * SECOND + millis
+
+
+def _day_start(prefix: str) -> int | None:
+    """Epoch ms of midnight UTC for "YYYY-MM-DDT", None when it is no valid date (cached)."""
+    start = _day_starts.get(prefix)
+    if start is None:
+        try:
+            start = _parse_any_rfc3339(prefix + "00:00:00Z")
+        except ValueError:
+            return None
+        if len(_day_starts) >= DAY_CACHE_LIMIT:
+            _day_starts.clear()
+        _day_starts[prefix] = start
+    return start
+
+
+def _parse_any_rfc3339(text: str) -> int:
     if _RFC3339.fullmatch(text) is None:
         raise ValueError(f"not an RFC 3339 time with zone: {text!r}")
     text = text.upper()
@@ -46,12 +104,24 @@ def parse_instant(text: str) -> int:
 
 
 def format_instant(epoch_ms: int) -> str:
-    """Epoch milliseconds → "2026-03-15T09:30:00Z" (".123Z" only when milliseconds are set)."""
-    moment = _EPOCH + timedelta(milliseconds=epoch_ms)
-    millis = epoch_ms % SECOND
+    """Epoch milliseconds → "2026-03-15T09:30:00Z" (".123Z" only when milliseconds are set).
+
+    The date part comes from a per-day cache: strftime is slow (it consults the
+    local zone on every call) and alerts render several instants each.
+    """
+    day, millis_of_day = divmod(epoch_ms, DAY)
+    prefix = _day_prefixes.get(day)
+    if prefix is None:
+        prefix = (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+        if len(_day_prefixes) >= DAY_CACHE_LIMIT:
+            _day_prefixes.clear()
+        _day_prefixes[day] = prefix
+    hours, rest = divmod(millis_of_day, HOUR)
+    minutes, rest = divmod(rest, MINUTE)
+    seconds, millis = divmod(rest, SECOND)
     if millis:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+    return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}Z"
 
 
 def parse_duration(text: str) -> int:

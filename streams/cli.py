@@ -85,12 +85,96 @@ def build_parser() -> argparse.ArgumentParser:
     patterns.add_argument("--json", action="store_true", help="one JSON object per pattern")
     patterns.set_defaults(run=cmd_patterns)
 
-    for register in _RUNTIME_COMMANDS:
-        register(commands)
+    worker = commands.add_parser("worker", help="run the stream processor (production)")
+    worker.add_argument("--settings", help="settings file (TOML, [sentinel] table); env SENTINEL_* wins")
+    worker.add_argument("--loglevel", default="warning")
+    worker.set_defaults(run=cmd_worker)
+
+    broker = commands.add_parser("broker", help="run the embedded Kafka-compatible broker (Tansu)")
+    broker.add_argument("--port", type=int, default=9092)
+    broker.set_defaults(run=cmd_broker)
+
+    produce = commands.add_parser("produce", help="publish a JSON-lines touchpoint history")
+    produce.add_argument("file", help="touchpoints as JSON lines; - for stdin")
+    produce.add_argument("--settings", help="settings file (TOML)")
+    produce.set_defaults(run=cmd_produce)
+
+    tail = commands.add_parser("tail", help="follow the alert topic, one line per alert")
+    tail.add_argument("--settings", help="settings file (TOML)")
+    tail.add_argument("--from-beginning", action="store_true")
+    tail.add_argument("--max", type=int, help="stop after this many alerts")
+    tail.add_argument("--idle-timeout", type=float, help="stop after this many seconds without an alert")
+    tail.add_argument("--json", action="store_true", help="print the alert events as JSON")
+    tail.set_defaults(run=cmd_tail)
+
+    demo = commands.add_parser("demo", help="embedded broker + worker + live lifecycle traffic")
+    demo.add_argument("--customers", type=int, default=3000)
+    demo.add_argument("--days-per-second", type=float, default=2.0, help="event-time acceleration")
+    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl-C)")
+    demo.add_argument("--port", type=int, default=0, help="broker port (default: a free one)")
+    demo.add_argument("--metrics-port", type=int, default=9108)
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 
-_RUNTIME_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from streams.settings import Settings
+    from streams.worker import run_worker
+
+    logging.basicConfig(level=args.loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_worker(Settings.load(args.settings), loglevel=args.loglevel)
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from streams.broker import EmbeddedBroker, run_forever
+
+    def ready(broker: EmbeddedBroker) -> None:
+        sys.stdout.write(f"embedded broker on {broker.bootstrap_servers}; Ctrl-C stops it\n")
+        sys.stdout.flush()
+
+    return run_forever(args.port, on_ready=ready)
+
+
+def cmd_produce(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from streams.clients import produce_lines
+    from streams.settings import Settings
+
+    settings = Settings.load(args.settings)
+    try:
+        sent = asyncio.run(produce_lines(settings, _open_lines(args.file)))
+    except OSError as error:
+        sys.stderr.write(f"sentinel produce: cannot read {args.file}: {error.strerror}\n")
+        return 2
+    sys.stderr.write(f"{sent} messages sent to {settings.touchpoints_topic}\n")
+    return 0
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from streams.clients import tail_alerts
+    from streams.settings import Settings
+
+    asyncio.run(
+        tail_alerts(
+            Settings.load(args.settings),
+            from_beginning=args.from_beginning,
+            limit=args.max,
+            idle_timeout=args.idle_timeout,
+            as_json=args.json,
+        )
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(args.customers, args.days_per_second, args.duration, args.port, args.metrics_port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,163 @@
+"""The stateful Faust agent: a thin shell that feeds batches to one engine per partition.
+
+It loads a partition's customers from the changelogged table the first time it
+sees that partition, runs the pure engine over each batch (or advances an idle
+partition's watermark on a wall-clock tick), sends the alerts, then writes each
+touched customer's state once per batch. Alerts go out before state is
+written: a crash in between repeats alerts rather than losing them, and the
+customers' remembered event ids turn the redelivered events into ignored
+duplicates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from faust.types import EventT, StreamT
+
+from agents.config import Config
+from agents.engine import BEFORE_TIME, Engine, EngineCounts
+from agents.state import CustomerState
+from schemas import codec
+from schemas.alerts import Alert, render
+from schemas.batches import decode_internal, partition_for
+from streams.metrics import Metrics
+
+
+@dataclass
+class PartitionDetectors:
+    """Engines for the partitions this worker owns, loaded lazily from the state tables."""
+
+    config: Config
+    customers: Any
+    watermarks: Any
+    partitions: int
+    idle_after_ms: int
+    idle_advance: bool
+    engines: dict[int, Engine] = field(default_factory=dict)
+    input_clocks: dict[int, dict[str, int]] = field(default_factory=dict)
+    """Per internal partition: the highest event time each input partition has forwarded."""
+    last_data_wall_ms: dict[int, int] = field(default_factory=dict)
+    reported: dict[int, EngineCounts] = field(default_factory=dict)
+
+    def engine_for(self, partition: int) -> Engine:
+        engine = self.engines.get(partition)
+        if engine is None:
+            engine = self.engines[partition] = self._load(partition)
+        return engine
+
+    def forget(self, partitions: set[int]) -> None:
+        """Revoked partitions: another worker owns them now; reload if they come back."""
+        for partition in partitions:
+            self.engines.pop(partition, None)
+            self.input_clocks.pop(partition, None)
+            self.reported.pop(partition, None)
+
+    def _load(self, partition: int) -> Engine:
+        states = {}
+        for key, value in self.customers.items():
+            subject = key.decode() if isinstance(key, bytes) else key
+            if partition_for(subject, self.partitions) == partition and value:
+                states[subject] = CustomerState.decode(value)
+        engine = Engine(self.config, states, follow_event_time=False)
+        stored = self.watermarks.get(_partition_key(partition))
+        if stored:
+            engine.watermark, self.input_clocks[partition] = codec.loads(stored)
+        return engine
+
+    def follow(self, partition: int, engine: Engine, clocks: dict[str, int]) -> None:
+        """Move the watermark to the slowest input partition's clock, less the lateness."""
+        known = self.input_clocks.setdefault(partition, {})
+        for source, newest in clocks.items():
+            if newest > known.get(source, newest - 1):
+                known[source] = newest
+        if known:
+            engine.advance_to(min(known.values()) - engine.lateness)
+
+    def persist(self, partition: int, engine: Engine) -> None:
+        """Write each customer touched since the last call once, and the partition's clock."""
+        states = engine.states
+        for subject in engine.touched:
+            state = states.get(subject)
+            key = subject.encode()
+            if state is None:
+                self.customers.pop(key, None)
+            else:
+                self.customers[key] = state.encode()
+        engine.touched.clear()
+        if engine.watermark != BEFORE_TIME:
+            self.watermarks[_partition_key(partition)] = codec.dumps(
+                [engine.watermark, engine.latest_event_time]
+            )
+
+
+def _partition_key(partition: int) -> bytes:
+    return str(partition).encode()
+
+
+Publish = Callable[[list[tuple[Alert, int | None]]], Any]
+
+
+def register_detector(
+    app: faust.App,
+    source: faust.TopicT,
+    alerts: faust.TopicT,
+    detectors: PartitionDetectors,
+    metrics: Metrics,
+    wall_clock_ms: Callable[[], int],
+) -> Any:
+    """Declare the detection agent on `source` (the internal batch topic)."""
+
+    async def publish(outgoing: list[tuple[Alert, int | None]]) -> None:
+        sent_at = time.time()
+        header = [("sentinel-processed-at", str(int(sent_at * 1000)).encode())]
+        for alert, received_ms in outgoing:
+            await alerts.send(key=alert.subject.encode(), value=render(alert), headers=header)
+            if alert.firing:
+                metrics.alerts_fired.labels(alert.pattern, alert.severity).inc()
+            else:
+                metrics.alerts_resolved.labels(alert.pattern, alert.severity).inc()
+            if received_ms is not None:
+                metrics.alert_latency.observe(max(0.0, sent_at - received_ms / 1000))
+
+    def report(partition: int, engine: Engine) -> None:
+        counts, before = engine.counts, detectors.reported.get(partition) or EngineCounts()
+        metrics.duplicates.inc(counts.duplicates - before.duplicates)
+        metrics.late.inc(counts.late - before.late)
+        metrics.unknown_cases.inc(counts.unknown_cases - before.unknown_cases)
+        detectors.reported[partition] = EngineCounts(**{f: getattr(counts, f) for f in counts.__slots__})
+        if engine.watermark != BEFORE_TIME:
+            metrics.watermark.labels(str(partition)).set(engine.watermark / 1000)
+        metrics.customers.set(sum(len(e.states) for e in detectors.engines.values()))
+        metrics.deadlines.set(sum(len(e.deadlines) for e in detectors.engines.values()))
+
+    async def detect(stream: StreamT[bytes]) -> AsyncIterator[None]:
+        event: EventT[bytes]
+        async for event in stream.events():
+            partition = event.message.partition
+            engine = detectors.engine_for(partition)
+            outgoing: list[tuple[Alert, int | None]] = []
+            message = decode_internal(event.value)
+            for touchpoint, received_ms in zip(message.events, message.received_ms, strict=True):
+                engine.process(touchpoint)
+                if alerts_now := engine.drain():
+                    outgoing.extend((alert, received_ms) for alert in alerts_now)
+            detectors.follow(partition, engine, message.clocks)
+            if message.wall_ms is None:
+                detectors.last_data_wall_ms[partition] = wall_clock_ms()
+            elif detectors.idle_advance:
+                idle_since = detectors.last_data_wall_ms.get(partition, 0)
+                if message.wall_ms - idle_since >= detectors.idle_after_ms:
+                    engine.advance_to(message.wall_ms - engine.lateness)
+            outgoing.extend((alert, None) for alert in engine.drain())
+            if outgoing:
+                await publish(outgoing)
+            detectors.persist(partition, engine)
+            report(partition, engine)
+            yield None
+
+    return app.agent(source, name="sentinel-detect")(detect)

@@ -1,0 +1,179 @@
+"""Ingest: validate touchpoints, dead-letter bad ones, and repartition the rest by customer.
+
+Faust's per-message path costs ~90 µs here, so this stateless stage reads the
+touchpoints topic with aiokafka's `getmany` and forwards one compact batch
+message per internal partition per poll; the stateful Faust agent then pays
+that cost once per batch. `route` is the pure part; `IngestLoop` is Kafka I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from schemas.batches import encode_batch, encode_tick, partition_for
+from schemas.errors import InvalidEvent
+from schemas.events import Rejected, Touchpoint, decode_message, event_from_binary
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """A refused touchpoint: the original bytes plus why and where it came from."""
+
+    key: bytes | None
+    value: bytes
+    headers: Headers
+    reason: str
+
+
+@dataclass(slots=True)
+class Routed:
+    """What one poll of the touchpoints topic turns into."""
+
+    batches: dict[int, tuple[list[Touchpoint], list[int]]] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    accepted_by_type: dict[str, int] = field(default_factory=dict)
+    latest_by_input: dict[str, int] = field(default_factory=dict)
+    """The highest accepted event time per input partition ("topic:partition") in this poll."""
+
+
+def dead_letter_headers(record: ConsumerRecord, bad: Rejected) -> Headers:
+    headers = [
+        ("sentinel-reason", bad.reason.encode()),
+        ("sentinel-message", bad.message.encode()),
+        ("sentinel-source-topic", str(record.topic).encode()),
+        ("sentinel-source-partition", str(record.partition).encode()),
+        ("sentinel-source-offset", str(record.offset).encode()),
+    ]
+    if bad.index is not None:
+        headers.append(("sentinel-batch-index", str(bad.index).encode()))
+    return headers
+
+
+def decode_record(record: ConsumerRecord, now_ms: int | None) -> tuple[list[Touchpoint], list[Rejected]]:
+    """Structured mode (single or batch) by default; binary mode when `ce_*` headers carry the attributes."""
+    value: bytes = record.value or b""
+    headers = dict(record.headers or ())
+    if "ce_specversion" in headers:
+        try:
+            return [event_from_binary(headers, value, now_ms=now_ms)], []
+        except InvalidEvent as error:
+            return [], [Rejected(None, error.reason, error.message, value)]
+    return decode_message(value, now_ms=now_ms)
+
+
+def route(records: Iterable[ConsumerRecord], partitions: int, now_ms: int | None) -> Routed:
+    """Sort one poll's records into per-partition batches and dead letters."""
+    routed = Routed()
+    batches, accepted, latest = routed.batches, routed.accepted_by_type, routed.latest_by_input
+    for record in records:
+        events, rejected = decode_record(record, now_ms)
+        if events:
+            source = f"{record.topic}:{record.partition}"
+            newest = max(event.time for event in events)
+            if newest > latest.get(source, newest - 1):
+                latest[source] = newest
+        for bad in rejected:
+            routed.dead_letters.append(
+                DeadLetter(record.key, bad.raw, dead_letter_headers(record, bad), bad.reason)
+            )
+        for event in events:
+            accepted[event.type] = accepted.get(event.type, 0) + 1
+            batch = batches.get(partition := partition_for(event.subject, partitions))
+            if batch is None:
+                batch = batches[partition] = ([], [])
+            batch[0].append(event)
+            batch[1].append(record.timestamp)
+    return routed
+
+
+def split(
+    events: Sequence[Touchpoint],
+    received: Sequence[int],
+    size: int,
+    clocks_before: dict[str, int],
+    clocks_after: dict[str, int],
+) -> Iterable[bytes]:
+    """Chunks of one partition's events; only the last may claim the clocks this poll reached."""
+    for start in range(0, len(events), size):
+        last = start + size >= len(events)
+        clocks = clocks_after if last else clocks_before
+        yield encode_batch(events[start : start + size], received[start : start + size], clocks)
+
+
+@dataclass
+class IngestLoop:
+    """Consume touchpoints, produce batches, dead letters and ticks; commit after they are acknowledged."""
+
+    consumer: AIOKafkaConsumer
+    producer: AIOKafkaProducer
+    internal_topic: str
+    dead_letter_topic: str
+    partitions: int
+    batch_max_events: int
+    tick_interval_ms: int
+    wall_clock_ms: Callable[[], int]
+    reject_future_events: bool
+    on_routed: Callable[[Routed], None] = lambda routed: None
+    on_lag: Callable[[TopicPartition, int], None] = lambda tp, lag: None
+    clocks: dict[str, int] = field(default_factory=dict)
+    """Highest event time forwarded per input partition; sent with every message."""
+    _last_tick: int = 0
+
+    async def run(self) -> None:
+        while True:
+            polled = await self.consumer.getmany(timeout_ms=200, max_records=20_000)
+            now = self.wall_clock_ms()
+            if polled:
+                records = [record for batch in polled.values() for record in batch]
+                await self._forward(
+                    route(records, self.partitions, now if self.reject_future_events else None)
+                )
+                await self.consumer.commit()
+                for tp, batch in polled.items():
+                    highwater = self.consumer.highwater(tp)
+                    if highwater is not None:
+                        self.on_lag(tp, max(0, highwater - batch[-1].offset - 1))
+            if now - self._last_tick >= self.tick_interval_ms:
+                self._last_tick = now
+                await self._tick(now)
+
+    async def _forward(self, routed: Routed) -> None:
+        clocks_before = dict(self.clocks)
+        for source, newest in routed.latest_by_input.items():
+            if newest > self.clocks.get(source, newest - 1):
+                self.clocks[source] = newest
+        sends = []
+        for partition, (events, received) in sorted(routed.batches.items()):
+            for value in split(events, received, self.batch_max_events, clocks_before, self.clocks):
+                sends.append(await self.producer.send(self.internal_topic, value, partition=partition))
+        for dead in routed.dead_letters:
+            sends.append(
+                await self.producer.send(
+                    self.dead_letter_topic, dead.value, key=dead.key, headers=dead.headers
+                )
+            )
+        if sends:
+            await asyncio.gather(*sends)
+        self.on_routed(routed)
+
+    async def _tick(self, now: int) -> None:
+        tick = encode_tick(now, self.clocks)
+        sends = [
+            await self.producer.send(self.internal_topic, tick, partition=partition)
+            for partition in range(self.partitions)
+        ]
+        await asyncio.gather(*sends)
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000

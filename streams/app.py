@@ -1,0 +1,175 @@
+"""The Faust application, built by a factory so every test and command gets its own.
+
+Topology:
+
+    touchpoints ──ingest (aiokafka getmany: validate, dead-letter, route)──▶
+        <app_id>-touchpoints-by-customer (batches per partition, plus ticks)
+        ──sentinel-detect (Faust agent, engine per partition)──▶ alerts
+    customers / watermarks tables (changelogged) hold the engine's state.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from faust.types import TableT
+from prometheus_client import CollectorRegistry
+
+from agents.config import Config, load_config
+from agents.detect import PartitionDetectors, register_detector
+from agents.ingest import IngestLoop, Routed, wall_clock_ms
+from streams.broker import create_topics
+from streams.kafka import aiokafka_options, bootstrap_list, faust_credentials
+from streams.metrics import Metrics
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SentinelApp:
+    """A built worker: the Faust app plus the pieces tests and commands look at."""
+
+    app: faust.App
+    settings: Settings
+    config: Config
+    metrics: Metrics
+    registry: CollectorRegistry
+    detectors: PartitionDetectors
+
+
+def create_app(
+    settings: Settings, config: Config | None = None, registry: CollectorRegistry | None = None
+) -> SentinelApp:
+    """Build the worker from settings; nothing global, nothing started."""
+    if config is None:
+        config = load_config(settings.thresholds_file) if settings.thresholds_file else Config.default()
+    registry = registry if registry is not None else CollectorRegistry()
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    metrics = Metrics.create(registry)
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in bootstrap_list(settings)],
+        broker_credentials=faust_credentials(settings),
+        store=settings.store,
+        datadir=f"{settings.data_dir}/{settings.app_id}",
+        autodiscover=False,
+        web_enabled=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_rebalance_timeout=settings.rebalance_timeout / 1000,
+        broker_session_timeout=settings.session_timeout / 1000,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3000),
+        stream_wait_empty=False,
+    )
+    internal = app.topic(
+        settings.internal_topic,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+        internal=True,
+    )
+    alerts = app.topic(
+        settings.alerts_topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+    def table(name: str, help_text: str) -> TableT[bytes, bytes]:
+        return app.Table(
+            name,
+            default=None,
+            partitions=settings.partitions,
+            schema=faust.Schema(
+                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            ),
+            help=help_text,
+        )
+
+    detectors = PartitionDetectors(
+        config=config,
+        customers=table("customers", "Per-customer detection state (CustomerState.encode)."),
+        watermarks=table("watermarks", "Per-partition [watermark, latest event time] in epoch ms."),
+        partitions=settings.partitions,
+        idle_after_ms=settings.idle_after,
+        idle_advance=settings.idle_advance,
+    )
+    register_detector(app, internal, alerts, detectors, metrics, wall_clock_ms)
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked = args[0] if args else kwargs.get("revoked", set())
+        detectors.forget({tp.partition for tp in revoked if tp.topic == settings.internal_topic})
+
+    @app.task
+    async def ingest() -> None:
+        await _run_ingest(settings, metrics)
+
+    return SentinelApp(app, settings, config, metrics, registry, detectors)
+
+
+async def declare_topics(settings: Settings) -> None:
+    """Create the external topics with the configured partition counts (Faust creates its own)."""
+    await create_topics(
+        ",".join(bootstrap_list(settings)),
+        {
+            settings.touchpoints_topic: settings.partitions,
+            settings.alerts_topic: settings.partitions,
+            settings.dead_letter_topic: settings.partitions,
+            settings.internal_topic: settings.partitions,
+        },
+        replication_factor=settings.replication_factor,
+    )
+
+
+async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
+    await declare_topics(settings)
+    options = aiokafka_options(settings)
+    consumer = AIOKafkaConsumer(
+        settings.touchpoints_topic,
+        group_id=f"{settings.app_id}-ingest",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        rebalance_timeout_ms=settings.rebalance_timeout,
+        session_timeout_ms=settings.session_timeout,
+        heartbeat_interval_ms=min(3000, settings.session_timeout // 3),
+        **options,
+    )
+    producer = AIOKafkaProducer(linger_ms=5, max_batch_size=1024 * 1024, **options)
+
+    def count(routed: Routed) -> None:
+        for event_type, accepted in routed.accepted_by_type.items():
+            metrics.events.labels(event_type).inc(accepted)
+        for dead in routed.dead_letters:
+            metrics.rejected.labels(dead.reason).inc()
+
+    def lag(tp: TopicPartition, behind: int) -> None:
+        metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(behind)
+
+    await producer.start()
+    await consumer.start()
+    try:
+        await IngestLoop(
+            consumer=consumer,
+            producer=producer,
+            internal_topic=settings.internal_topic,
+            dead_letter_topic=settings.dead_letter_topic,
+            partitions=settings.partitions,
+            batch_max_events=settings.batch_max_events,
+            tick_interval_ms=settings.tick_interval,
+            wall_clock_ms=wall_clock_ms,
+            reject_future_events=settings.reject_future_events,
+            on_routed=count,
+            on_lag=lag,
+        ).run()
+    finally:
+        await consumer.stop()
+        await producer.stop()

@@ -1,0 +1,159 @@
+"""Runtime settings: the only reader of the environment.
+
+Precedence: defaults < settings file (TOML, `[sentinel]` table) < environment
+(`SENTINEL_<NAME>`, plus the conventional `KAFKA_BOOTSTRAP_SERVERS`). Every
+value is checked once here, and a bad one names its key and where it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import ConfigError
+from schemas.timestamps import SECOND, Duration, parse_duration
+
+ENV_PREFIX = "SENTINEL_"
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the worker needs to know about its surroundings."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    """Comma-separated host:port list of the Kafka cluster."""
+    app_id: str = "touchpoint-sentinel"
+    """Consumer group and prefix of the internal and changelog topics."""
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "PLAIN"
+    sasl_username: str = ""
+    sasl_password: str = ""
+    ssl_cafile: str = ""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    touchpoints_topic: str = "touchpoints"
+    alerts_topic: str = "alerts"
+    dead_letter_topic: str = "touchpoints-dead-letter"
+    partitions: int = 4
+    """Partitions of the internal topic and the state tables (the unit of parallelism)."""
+    replication_factor: int = 1
+    store: str = "memory://"
+    """Table store: memory:// or rocksdb:// (needs the rocksdb extra)."""
+    data_dir: str = ".sentinel"
+    thresholds_file: str = ""
+    """The danger-pattern thresholds (TOML); empty means the catalog defaults."""
+    idle_advance: bool = True
+    """Advance an idle partition's watermark with the wall clock (live operation)."""
+    idle_after: Duration = 10 * SECOND
+    """How long a partition must be silent before the wall clock moves its watermark."""
+    tick_interval: Duration = 1 * SECOND
+    batch_max_events: int = 2000
+    """At most this many touchpoints per internal batch message."""
+    metrics_port: int = 9108
+    """Prometheus /metrics; 0 turns the endpoint off."""
+    metrics_host: str = "127.0.0.1"
+    rebalance_timeout: Duration = 60 * SECOND
+    """Kafka group rebalance timeout; a few seconds suit the embedded broker."""
+    session_timeout: Duration = 30 * SECOND
+    reject_future_events: bool = True
+    """Refuse events more than a day ahead of the wall clock (live operation only)."""
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
+        """Defaults, then the settings file (if any), then the environment."""
+        values: dict[str, Any] = {}
+        file = path or env.get(ENV_PREFIX + "SETTINGS_FILE")
+        if file:
+            values.update(_read_file(Path(file)))
+        if "KAFKA_BOOTSTRAP_SERVERS" in env:
+            values["bootstrap_servers"] = ("KAFKA_BOOTSTRAP_SERVERS", env["KAFKA_BOOTSTRAP_SERVERS"])
+        for spec in dataclasses.fields(cls):
+            name = ENV_PREFIX + spec.name.upper()
+            if name in env:
+                values[spec.name] = (name, env[name])
+        return cls.from_values(values)
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, tuple[str, Any]]) -> Settings:
+        """Build from {field: (where it came from, raw value)}; text values are parsed."""
+        fields = {spec.name: spec for spec in dataclasses.fields(cls)}
+        parsed = {name: _parse(fields[name], where, raw) for name, (where, raw) in values.items()}
+        settings = cls(**parsed)
+        settings._check()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def internal_topic(self) -> str:
+        return f"{self.app_id}-touchpoints-by-customer"
+
+    def _check(self) -> None:
+        if self.security_protocol not in SECURITY_PROTOCOLS:
+            raise ConfigError(f"security_protocol must be one of {', '.join(SECURITY_PROTOCOLS)}")
+        if self.security_protocol.startswith("SASL") and self.sasl_mechanism not in SASL_MECHANISMS:
+            raise ConfigError(f"sasl_mechanism must be one of {', '.join(SASL_MECHANISMS)}")
+        if not self.store.startswith(("memory://", "rocksdb://")):
+            raise ConfigError(f"store must be memory:// or rocksdb://, got {self.store!r}")
+        if not self.bootstrap_servers.strip():
+            raise ConfigError("bootstrap_servers must name at least one host:port")
+
+
+def _read_file(path: Path) -> dict[str, tuple[str, Any]]:
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the settings file ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    unknown_tables = set(document) - {"sentinel"}
+    if unknown_tables:
+        raise ConfigError(f"{path}: unknown table [{sorted(unknown_tables)[0]}] (only [sentinel] is read)")
+    table = document.get("sentinel", {})
+    known = {spec.name for spec in dataclasses.fields(Settings)}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{path}: unknown key sentinel.{key}")
+    return {key: (f"{path}: sentinel.{key}", value) for key, value in table.items()}
+
+
+def _parse(spec: dataclasses.Field[Any], where: str, raw: Any) -> Any:
+    kind = spec.type
+    try:
+        if kind == "Duration":
+            return parse_duration(raw) if isinstance(raw, str) else _fail(raw)
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            lowered = str(raw).strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            return _fail(raw)
+        if kind == "int":
+            value = raw if isinstance(raw, int) and not isinstance(raw, bool) else int(str(raw).strip())
+            if value < 0:
+                return _fail(raw)
+            return value
+        return raw if isinstance(raw, str) else _fail(raw)
+    except ValueError:
+        expected = {
+            "Duration": 'a duration like "10s"',
+            "bool": "true or false",
+            "int": "a whole number >= 0",
+        }
+        raise ConfigError(f"{where} must be {expected.get(str(kind), 'a string')}, got {raw!r}") from None
+
+
+def _fail(raw: Any) -> Any:
+    raise ValueError(raw)

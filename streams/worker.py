@@ -1,0 +1,110 @@
+"""Running the worker: in this process (`sentinel worker`) or as a child process (demo, tests, bench)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import faust
+from prometheus_client import start_http_server
+
+from agents.config import Config
+from schemas.errors import SentinelError
+from schemas.timestamps import format_duration
+from streams.app import create_app
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, config: Config | None = None, *, loglevel: str = "warning") -> int:
+    """Block running the worker until SIGINT/SIGTERM; returns the exit status."""
+    sentinel = create_app(settings, config)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=sentinel.registry)
+        log.warning("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
+    worker = faust.Worker(sentinel.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+    return 0
+
+
+def worker_environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The settings as the documented SENTINEL_* variables, for a worker in a child process."""
+    env = dict(os.environ if base is None else base)
+    for name in Settings.__dataclass_fields__:
+        value = getattr(settings, name)
+        spec = Settings.__dataclass_fields__[name]
+        if spec.type == "Duration":
+            value = format_duration(value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        env[f"SENTINEL_{name.upper()}"] = str(value)
+    return env
+
+
+class WorkerProcess:
+    """`sentinel worker` in a child process, stopped with SIGTERM like a deployment would."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.settings.metrics_host}:{self.settings.metrics_port}/metrics"
+
+    def start(self, ready_timeout: float = 30.0) -> Self:
+        """Start and wait until the metrics endpoint answers (the worker is up)."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"],
+                env=worker_environment(self.settings),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SentinelError(f"worker exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(self.metrics_url, timeout=1):  # noqa: S310 (loopback URL we built)
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SentinelError(f"worker did not come up in {ready_timeout:.0f} s; see {self.log_path}")
+
+    def scrape(self) -> str:
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as response:  # noqa: S310
+            text: str = response.read().decode()
+        return text
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        process = self.process
+        if process is None or process.poll() is not None:
+            return None if process is None else process.returncode
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

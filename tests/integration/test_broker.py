@@ -1,0 +1,225 @@
+"""The embedded broker speaks enough Kafka for both client libraries we rely on."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer
+from confluent_kafka import TopicPartition as RdTopicPartition
+
+from streams.broker import BrokerError, EmbeddedBroker, create_topics, free_port
+
+from .conftest import UniqueName
+
+
+def _rd_consume(bootstrap_servers: str, topic: str, partition: int, count: int) -> list[Message]:
+    """Read ``count`` messages with librdkafka from the partition start, without a group join."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": f"{topic}.reader",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 50,
+        }
+    )
+    consumer.assign([RdTopicPartition(topic, partition, OFFSET_BEGINNING)])
+    received: list[Message] = []
+    deadline = time.monotonic() + 10
+    try:
+        while len(received) < count and time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is None:
+                continue
+            error = message.error()
+            if error is not None and error.code() != KafkaError._PARTITION_EOF:
+                raise AssertionError(f"librdkafka consumer error: {error}")
+            if error is None:
+                received.append(message)
+    finally:
+        consumer.close()
+    return received
+
+
+def test_session_broker_is_running(embedded_broker: EmbeddedBroker) -> None:
+    assert embedded_broker.running
+    host, port = embedded_broker.bootstrap_servers.split(":")
+    with socket.create_connection((host, int(port)), timeout=2):
+        pass
+
+
+async def test_start_and_stop_a_private_broker() -> None:
+    broker = EmbeddedBroker()
+    started = time.monotonic()
+    async with broker:
+        port = broker.port
+        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        await admin.start()
+        try:
+            assert await admin.list_topics() == []
+        finally:
+            await admin.close()
+    assert not broker.running
+    assert time.monotonic() - started < 5
+    broker.stop()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_requested_port_in_use_is_an_error(embedded_broker: EmbeddedBroker) -> None:
+    with pytest.raises(BrokerError, match="already in use"):
+        EmbeddedBroker(embedded_broker.port).start()
+
+
+async def test_aiokafka_round_trip(bootstrap_servers: str, unique_topic: str, unique_group: str) -> None:
+    await create_topics(bootstrap_servers, {unique_topic: 1})
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(
+            unique_topic, b'{"id":"e-1"}', key=b"customer-1", headers=[("h", b"1")]
+        )
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(
+        unique_topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=unique_group,
+        auto_offset_reset="earliest",
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=200,
+    )
+    await consumer.start()
+    try:
+        message = await asyncio.wait_for(consumer.getone(), timeout=15)
+        await consumer.commit()
+        committed = await consumer.committed(TopicPartition(unique_topic, 0))
+    finally:
+        await consumer.stop()
+    assert (message.key, message.value) == (b"customer-1", b'{"id":"e-1"}')
+    assert list(message.headers) == [("h", b"1")]
+    assert (message.partition, message.offset) == (sent.partition, sent.offset)
+    assert committed == sent.offset + 1
+
+
+async def test_create_topics_sets_partitions_and_is_idempotent(
+    bootstrap_servers: str, unique_name: UniqueName
+) -> None:
+    wide, narrow = unique_name("wide"), unique_name("narrow")
+    wanted = {wide: 6, narrow: 1}
+
+    assert sorted(await create_topics(bootstrap_servers, wanted)) == sorted(wanted)
+    assert await create_topics(bootstrap_servers, wanted) == []
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        assert await producer.partitions_for(wide) == set(range(6))
+        assert await producer.partitions_for(narrow) == {0}
+        last = await producer.send_and_wait(wide, b"v", key=b"k", partition=5)
+        assert last.partition == 5
+    finally:
+        await producer.stop()
+
+
+async def test_create_topics_rejects_partition_mismatch(bootstrap_servers: str, unique_topic: str) -> None:
+    await create_topics(bootstrap_servers, {unique_topic: 4})
+    with pytest.raises(BrokerError, match="exists with 4 partitions, 2 wanted"):
+        await create_topics(bootstrap_servers, {unique_topic: 2})
+
+
+async def test_create_topics_accepts_compacted_changelog_config(
+    bootstrap_servers: str, unique_topic: str
+) -> None:
+    created = await create_topics(bootstrap_servers, {unique_topic: 2}, config={"cleanup.policy": "compact"})
+    assert created == [unique_topic]
+
+
+async def test_librdkafka_produces_and_consumes(bootstrap_servers: str, unique_topic: str) -> None:
+    await create_topics(bootstrap_servers, {unique_topic: 3})
+    delivered: list[tuple[int | None, int | None]] = []
+
+    def on_delivery(error: KafkaError | None, message: Message) -> None:
+        assert error is None, error
+        delivered.append((message.partition(), message.offset()))
+
+    producer = Producer({"bootstrap.servers": bootstrap_servers, "linger.ms": 0})
+    for n in range(3):
+        producer.produce(unique_topic, key=b"k", value=f"m{n}".encode(), partition=2, on_delivery=on_delivery)
+    assert producer.flush(10) == 0
+    assert delivered == [(2, 0), (2, 1), (2, 2)]
+
+    received = _rd_consume(bootstrap_servers, unique_topic, partition=2, count=3)
+    assert [(m.key(), m.value()) for m in received] == [(b"k", b"m0"), (b"k", b"m1"), (b"k", b"m2")]
+
+
+async def test_clients_interoperate(bootstrap_servers: str, unique_topic: str) -> None:
+    """aiokafka writes what librdkafka reads, byte for byte, and the other way round."""
+    await create_topics(bootstrap_servers, {unique_topic: 1})
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(unique_topic, b"\x00\xffraw", key=b"\x01key")
+    finally:
+        await producer.stop()
+
+    rd_producer = Producer({"bootstrap.servers": bootstrap_servers})
+    rd_producer.produce(unique_topic, key=b"rd", value=b"from-librdkafka", partition=0)
+    assert rd_producer.flush(10) == 0
+
+    received = _rd_consume(bootstrap_servers, unique_topic, partition=0, count=2)
+    assert [(m.key(), m.value()) for m in received] == [
+        (b"\x01key", b"\x00\xffraw"),
+        (b"rd", b"from-librdkafka"),
+    ]
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partition = TopicPartition(unique_topic, 0)
+        consumer.assign([partition])
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        async with asyncio.timeout(10):
+            while len(records) < 2:
+                batch = await consumer.getmany(partition, timeout_ms=1000)
+                records.extend(batch.get(partition, []))
+    finally:
+        await consumer.stop()
+    assert [(r.key, r.value) for r in records] == [
+        (b"\x01key", b"\x00\xffraw"),
+        (b"rd", b"from-librdkafka"),
+    ]
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_run_forever_stops_cleanly_on_signal(stop_signal: signal.Signals) -> None:
+    """``sentinel broker`` runs until Ctrl-C or SIGTERM, then exits 0 and frees its port."""
+    port = free_port()
+    script = (
+        "import sys\n"
+        "from streams.broker import run_forever\n"
+        "sys.exit(run_forever(int(sys.argv[1]),"
+        " on_ready=lambda b: print(b.bootstrap_servers, flush=True)))\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script, str(port)],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline().decode().strip() == f"127.0.0.1:{port}"
+            process.send_signal(stop_signal)
+            assert process.wait(10) == 0
+        finally:
+            process.kill()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
