@@ -1,0 +1,100 @@
+"""Ingest's pure part: routing by customer, dead letters with reasons, and input clocks."""
+
+from __future__ import annotations
+
+from aiokafka import ConsumerRecord
+
+from agents.ingest import route, split
+from schemas import codec
+from schemas.batches import decode_internal, partition_for
+
+
+def _record(
+    value: bytes, offset: int, partition: int = 0, headers: list[tuple[str, bytes]] | None = None
+) -> ConsumerRecord:
+    return ConsumerRecord(
+        topic="touchpoints",
+        partition=partition,
+        offset=offset,
+        timestamp=1_700_000_000_000 + offset,
+        timestamp_type=0,
+        key=b"k",
+        value=value,
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=len(value),
+        headers=headers or [],
+    )
+
+
+def _event(subject: str, event_id: str, time: str = "2026-03-01T09:00:00Z") -> dict[str, object]:
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "crm",
+        "type": "contact.made",
+        "subject": subject,
+        "time": time,
+        "data": {"channel": "phone", "direction": "inbound"},
+    }
+
+
+def test_events_are_routed_to_their_customers_partition_with_the_input_clock() -> None:
+    records = [
+        _record(codec.dumps(_event("C-1", "e1")), 0),
+        _record(
+            codec.dumps([_event("C-2", "e2", "2026-03-02T09:00:00Z"), _event("C-1", "e3")]), 1, partition=3
+        ),
+    ]
+    routed = route(records, 4, now_ms=None)
+    assert routed.dead_letters == []
+    assert routed.accepted_by_type == {"contact.made": 3}
+    placed = {event.id: partition for partition, (events, _) in routed.batches.items() for event in events}
+    assert placed == {
+        "e1": partition_for("C-1", 4),
+        "e2": partition_for("C-2", 4),
+        "e3": partition_for("C-1", 4),
+    }
+    assert routed.latest_by_input == {"touchpoints:0": 1772355600000, "touchpoints:3": 1772442000000}
+
+
+def test_bad_input_becomes_dead_letters_with_reason_and_origin() -> None:
+    batch = codec.dumps([_event("C-1", "ok"), {"specversion": "1.0"}])
+    routed = route([_record(b"{oops", 7), _record(batch, 8)], 4, now_ms=None)
+    first, second = routed.dead_letters
+    assert first.value == b"{oops"
+    assert dict(first.headers)["sentinel-reason"] == b"invalid_json"
+    assert dict(first.headers)["sentinel-source-offset"] == b"7"
+    assert "sentinel-batch-index" not in dict(first.headers)
+    assert dict(second.headers)["sentinel-batch-index"] == b"1"
+    assert second.value == b'{"specversion":"1.0"}'
+    assert sum(len(events) for events, _ in routed.batches.values()) == 1
+
+
+def test_binary_mode_reads_attributes_from_ce_headers() -> None:
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"b1"),
+        ("ce_source", b"crm"),
+        ("ce_type", b"order.placed"),
+        ("ce_subject", b"C-9"),
+        ("ce_time", b"2026-03-01T09:00:00Z"),
+    ]
+    routed = route([_record(b'{"amount": 120}', 0, headers=headers)], 2, now_ms=None)
+    ((events, _),) = routed.batches.values()
+    assert (events[0].id, events[0].type, events[0].data) == ("b1", "order.placed", {"amount": 120})
+
+
+def test_future_events_are_refused_in_live_operation() -> None:
+    routed = route(
+        [_record(codec.dumps(_event("C-1", "e1", "2030-01-01T00:00:00Z")), 0)], 2, now_ms=1_700_000_000_000
+    )
+    assert [dead.reason for dead in routed.dead_letters] == ["time_in_future"]
+
+
+def test_only_the_last_chunk_claims_the_new_clocks() -> None:
+    routed = route([_record(codec.dumps(_event("C-1", f"e{n}")), n) for n in range(5)], 1, now_ms=None)
+    events, received = routed.batches[0]
+    chunks = [decode_internal(value) for value in split(events, received, 2, {"t:0": 1}, {"t:0": 9})]
+    assert [len(chunk.events) for chunk in chunks] == [2, 2, 1]
+    assert [chunk.clocks for chunk in chunks] == [{"t:0": 1}, {"t:0": 1}, {"t:0": 9}]

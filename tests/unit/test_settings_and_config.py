@@ -1,0 +1,109 @@
+"""A wrong settings or thresholds file names the key and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agents.config import Config, load_config
+from schemas.errors import ConfigError
+from schemas.timestamps import HOUR, SECOND
+from streams.settings import Settings
+from streams.worker import worker_environment
+
+
+def test_environment_overrides_file_and_defaults(tmp_path: Path) -> None:
+    file = tmp_path / "sentinel.toml"
+    file.write_text('[sentinel]\npartitions = 8\nalerts_topic = "from-file"\nidle_after = "30s"\n')
+    env = {"SENTINEL_ALERTS_TOPIC": "from-env", "KAFKA_BOOTSTRAP_SERVERS": "kafka-1:9093,kafka-2:9093"}
+    settings = Settings.load(file, env=env)
+    assert settings.partitions == 8
+    assert settings.alerts_topic == "from-env"
+    assert settings.idle_after == 30 * SECOND
+    assert settings.bootstrap_servers == "kafka-1:9093,kafka-2:9093"
+    assert settings.touchpoints_topic == "touchpoints"
+
+
+def test_worker_environment_round_trips_every_setting() -> None:
+    settings = Settings(partitions=6, idle_advance=False, rebalance_timeout=3 * SECOND, sasl_username="svc")
+    env = {key: value for key, value in worker_environment(settings, base={}).items()}
+    assert Settings.load(env=env) == settings
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[sentinel]\npartitons = 4\n", "unknown key sentinel.partitons"),
+        ("[kafka]\nbrokers = 1\n", "unknown table [kafka]"),
+        ('[sentinel]\npartitions = "four"\n', "sentinel.partitions must be a whole number"),
+        ('[sentinel]\nidle_after = "soon"\n', "sentinel.idle_after must be a duration"),
+        ('[sentinel]\nstore = "redis://"\n', "store must be memory:// or rocksdb://"),
+        ("[sentinel\n", "not valid TOML"),
+    ],
+)
+def test_bad_settings_file_names_key_and_problem(tmp_path: Path, content: str, message: str) -> None:
+    file = tmp_path / "bad.toml"
+    file.write_text(content)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        Settings.load(file, env={})
+
+
+def test_bad_environment_value_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="SENTINEL_IDLE_ADVANCE must be true or false"):
+        Settings.load(env={"SENTINEL_IDLE_ADVANCE": "maybe"})
+
+
+def test_thresholds_file_configures_and_disables_patterns(tmp_path: Path) -> None:
+    file = tmp_path / "thresholds.toml"
+    file.write_text(
+        '[engine]\nlateness = "1m"\n'
+        '[patterns.lead_not_followed_up]\nwithin = "24h"\n'
+        "[patterns.wrong_channel]\nenabled = false\n"
+    )
+    config = load_config(file)
+    names = [pattern.name for pattern in config.patterns]
+    assert "wrong_channel" not in names
+    assert len(names) == 17
+    lead = next(p for p in config.patterns if p.name == "lead_not_followed_up")
+    assert lead.limits.within == 24 * HOUR
+    assert config.as_toml_ready()["patterns"]["lead_not_followed_up"]["within"] == "1d"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[patterns.lead_not_followd_up]\nwithin = "1d"\n', "unknown key patterns.lead_not_followd_up"),
+        (
+            "[patterns.lead_not_followed_up]\nwithin = 48\n",
+            "patterns.lead_not_followed_up.within must be a duration",
+        ),
+        (
+            "[patterns.over_communication]\nmax_communications = 0\n",
+            "max_communications must be a whole number",
+        ),
+        ("[patterns.hidden_costs]\ntolerance = -1\n", "tolerance must be a number >= 0"),
+        ('[patterns.hidden_costs]\nenabled = "no"\n', "hidden_costs.enabled must be true or false"),
+        ("[patterns.hidden_costs]\nmargin = 1\n", "unknown key patterns.hidden_costs.margin"),
+        ('[engine]\nlatenes = "5m"\n', "unknown key engine.latenes"),
+        ("[engines]\n", "unknown key engines"),
+    ],
+)
+def test_bad_thresholds_name_key_and_problem(tmp_path: Path, content: str, message: str) -> None:
+    file = tmp_path / "thresholds.toml"
+    file.write_text(content)
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_config(file)
+    assert str(file) in str(raised.value)
+
+
+def test_missing_thresholds_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the config file"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_defaults_match_the_catalog() -> None:
+    spelled = Config.default().as_toml_ready()
+    assert spelled["engine"] == {"lateness": "5m", "new_customer_period": "90d"}
+    assert spelled["patterns"]["post_purchase_dissonance"] == {"min_amount": 10_000, "within": "3d"}
+    assert len(spelled["patterns"]) == 18
