@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sentinel-installed
 
-.PHONY: help venv lint test run bench clean
+.PHONY: help venv tools lint test run bench clean
 
 help: ## List targets (default)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,11 +24,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,rocksdb]'
 	@touch $@
 
+tools: ## Install promtool (Debian's prometheus package) if missing; the deploy tests use it
+	@command -v promtool >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
 lint: $(STAMP) ## ruff check and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint ## Lint, then the whole pytest suite (unit and integration, embedded broker)
+test: lint tools ## Lint, then the whole pytest suite (unit and integration, embedded broker)
 	$(BIN)/pytest tests
 
 run: $(STAMP) ## Run the demo (sentinel demo)
