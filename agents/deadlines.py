@@ -24,6 +24,11 @@ class DeadlineIndex:
     def push(self, due: int, subject: str) -> None:
         heapq.heappush(self._heap, (due, subject))
 
+    def any_due(self, watermark: int) -> bool:
+        """Whether `pop_due` would yield anything: most watermark moves reach no deadline."""
+        heap = self._heap
+        return bool(heap) and heap[0][0] <= watermark
+
     def pop_due(self, watermark: int) -> Iterator[tuple[int, str]]:
         """Entries due at or before `watermark`, earliest first; pushes made meanwhile are seen."""
         heap = self._heap

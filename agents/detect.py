@@ -90,9 +90,8 @@ class PartitionDetectors:
                 self.customers[key] = state.encode()
         engine.touched.clear()
         if engine.watermark != BEFORE_TIME:
-            self.watermarks[_partition_key(partition)] = codec.dumps(
-                [engine.watermark, engine.latest_event_time]
-            )
+            clocks = self.input_clocks.get(partition, {})
+            self.watermarks[_partition_key(partition)] = codec.dumps([engine.watermark, clocks])
 
 
 def _partition_key(partition: int) -> bytes:

@@ -126,17 +126,18 @@ class Engine:
         if watermark <= self.watermark:
             return
         self.watermark = watermark
-        states = self.states
-        for due, subject in self.deadlines.pop_due(watermark):
-            state = states.get(subject)
-            if state is None or state.next_due() != due:
-                continue
-            self._fire_due(subject, state, due)
-            self.touched.add(subject)
-            following = state.next_due()
-            if following:
-                self.deadlines.push(following, subject)
-        if len(self.deadlines) > STALE_INDEX_FACTOR * len(states) + 1024:
+        deadlines, states = self.deadlines, self.states
+        if deadlines.any_due(watermark):
+            for due, subject in deadlines.pop_due(watermark):
+                state = states.get(subject)
+                if state is None or state.next_due() != due:
+                    continue
+                self._fire_due(subject, state, due)
+                self.touched.add(subject)
+                following = state.next_due()
+                if following:
+                    deadlines.push(following, subject)
+        if len(deadlines) > STALE_INDEX_FACTOR * len(states) + 1024:
             self.reindex()
 
     def finish(self, until: int | None = None) -> None:

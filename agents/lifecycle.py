@@ -38,7 +38,7 @@ def apply(state: CustomerState, event: Touchpoint) -> str | None:
         if data["direction"] == "outbound" and at > state.last_outbound_at:
             state.last_outbound_at = at
     elif kind == "order.placed":
-        state.offer_open = False
+        state.offer_closed_at = max(state.offer_closed_at, at)
         state.order_total += data["amount"]
         if not state.first_order_at:
             state.first_order_at = state.clock_start = at
@@ -53,16 +53,16 @@ def apply(state: CustomerState, event: Touchpoint) -> str | None:
         if state.status == LOST:
             state.status, state.status_since = ACTIVE, at
     elif kind == "offer.sent":
-        state.offer_open = True
+        state.offer_sent_at = max(state.offer_sent_at, at)
         if state.status == LOST:
             state.status, state.status_since = ACTIVE, at
     elif kind == "deal.lost":
-        state.offer_open = False
+        state.offer_closed_at = max(state.offer_closed_at, at)
         if not state.first_order_at and state.status == ACTIVE:
             state.status, state.status_since = LOST, at
             return LOST_NOW
     elif kind == "contract.cancelled":
-        state.offer_open = False
+        state.offer_closed_at = max(state.offer_closed_at, at)
         if state.status != CHURNED:
             state.status, state.status_since = CHURNED, at
             return CHURNED_NOW

@@ -74,7 +74,8 @@ class CustomerState:
     first_order_at: int = 0
     clock_start: int = 0
     returned: bool = False
-    offer_open: bool = False
+    offer_sent_at: int = 0
+    offer_closed_at: int = 0
     rep: str | None = None
     last_outbound_at: int = 0
     order_total: float = 0
@@ -85,6 +86,16 @@ class CustomerState:
     cases: dict[str, Case] | None = None
     watches: dict[str, Watch] | None = None
     memo: dict[str, Any] | None = None
+
+    @property
+    def offer_open(self) -> bool:
+        """An offer sent and not yet followed by an order, a lost deal or a cancellation."""
+        return self.offer_sent_at > self.offer_closed_at
+
+    def offer_open_at(self, at: int) -> bool:
+        """Whether the latest offer was open at event time `at` (deadlines may fire after later events)."""
+        sent, closed = self.offer_sent_at, self.offer_closed_at
+        return 0 < sent <= at and not sent <= closed <= at
 
     def seen_before(self, event_key: int) -> bool:
         """Remember an event's (source, id) hash; True when it is among the last 32 seen."""
@@ -104,7 +115,12 @@ class CustomerState:
         watches = self.watches
         if not watches:
             return 0
-        return min((watch.due for watch in watches.values() if watch.due), default=0)
+        earliest = 0
+        for watch in watches.values():  # a plain loop: this runs twice per event
+            due = watch.due
+            if due and (due < earliest or not earliest):
+                earliest = due
+        return earliest
 
     def encode(self) -> bytes:
         """Compact changelog value; `decode` inverts it exactly."""
@@ -115,7 +131,8 @@ class CustomerState:
                 self.first_order_at,
                 self.clock_start,
                 self.returned,
-                self.offer_open,
+                self.offer_sent_at,
+                self.offer_closed_at,
                 self.rep,
                 self.last_outbound_at,
                 self.order_total,
@@ -132,7 +149,7 @@ class CustomerState:
     @classmethod
     def decode(cls, data: bytes) -> CustomerState:
         fields = codec.loads(data)
-        cases, watches = fields[13], fields[14]
-        fields[13] = {key: Case(*value) for key, value in cases.items()} if cases else None
-        fields[14] = {key: Watch(*value) for key, value in watches.items()} if watches else None
+        cases, watches = fields[14], fields[15]
+        fields[14] = {key: Case(*value) for key, value in cases.items()} if cases else None
+        fields[15] = {key: Watch(*value) for key, value in watches.items()} if watches else None
         return cls(*fields)

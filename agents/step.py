@@ -29,7 +29,6 @@ class Step:
         "event",
         "had_order",
         "new_customer_period",
-        "offer_was_open",
         "previous_rep",
         "state",
         "subject",
@@ -43,7 +42,6 @@ class Step:
         self.state = CustomerState()
         self.event: Touchpoint | None = None
         self.had_order = False
-        self.offer_was_open = False
         self.previous_rep: str | None = None
         self.transition: str | None = None
 
@@ -53,7 +51,6 @@ class Step:
         self.state = state
         self.event = event
         self.had_order = state.first_order_at != 0
-        self.offer_was_open = state.offer_open
         self.previous_rep = state.rep
         self.transition = None
 
@@ -73,7 +70,7 @@ class Step:
         if state.status != ACTIVE and at >= state.status_since:
             return "lost" if state.status == LOST else "churned"
         if not state.first_order_at or at < state.first_order_at:
-            return "negotiating" if state.offer_open else "prospect"
+            return "negotiating" if state.offer_open_at(at) else "prospect"
         if state.returned or at > state.first_order_at + self.new_customer_period:
             return "established"
         return "new_customer"
@@ -179,7 +176,8 @@ class Step:
         """Lost or churned: resolve open episodes and drop the deadlines the closing event beats.
 
         A deadline earlier than the closing event is not dropped: like any clearing
-        event timed after it, the closing event resolves it the moment it fires.
+        event timed after it, the closing event resolves it the moment it fires;
+        an episode's own earlier clearing time (over_communication) still applies.
         """
         watches = self.state.watches
         if not watches:
@@ -187,8 +185,8 @@ class Step:
         event_id = self.event.id if self.event else ""
         for key in sorted(watches, key=order):
             watch = watches[key]
-            if watch.due and watch.due < at and not watch.fired_at:
-                if not watch.late_at or at < watch.late_at:
+            if watch.due and watch.due < at:
+                if not watch.fired_at and (not watch.late_at or at < watch.late_at):
                     watch.late_at, watch.late_resolution, watch.late_event = at, resolution, event_id
                 continue
             watch.due = 0

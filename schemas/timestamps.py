@@ -34,6 +34,13 @@ DAY_CACHE_LIMIT = 4096
 _day_starts: dict[str, int] = {}
 _day_prefixes: dict[int, str] = {}
 
+# Every valid spelling of the parts of "HH:MM:SS[.mmm]Z", with its milliseconds.
+_MINUTE_OF_DAY = {
+    f"{hour:02d}:{minute:02d}": hour * HOUR + minute * MINUTE for hour in range(24) for minute in range(60)
+}
+_SECOND_OF_MINUTE = {f":{second:02d}": second * SECOND for second in range(60)}
+_MILLIS_AND_ZONE = {"Z": 0} | {f".{millis:03d}Z": millis for millis in range(1000)}
+
 
 def parse_instant(text: str) -> int:
     """RFC 3339 with a zone ("Z" or ±hh:mm) → epoch milliseconds; ValueError otherwise.
@@ -47,33 +54,22 @@ def parse_instant(text: str) -> int:
 
 
 def _parse_common_utc(text: str) -> int | None:
-    """The shape nearly every event uses, "YYYY-MM-DDTHH:MM:SS[.mmm]Z", without datetime; None otherwise.
+    """The shape nearly every event uses, "YYYY-MM-DDTHH:MM:SS[.mmm]Z", by table lookups; else None.
 
-    Returns a value only where `_parse_any_rfc3339` gives the same one; anything
-    unusual (offsets, lowercase, leap seconds, other fraction lengths, bad
-    digits) returns None and takes the general path, with its errors.
+    Each part is looked up among its valid spellings, so a value comes back only
+    where `_parse_any_rfc3339` gives the same one; anything unusual (offsets,
+    leap seconds, other fraction lengths, bad digits) returns None and takes the
+    general path, with its errors.
     """
-    size = len(text)
-    if size == 24:
-        if text[19] != "." or text[23] != "Z":
-            return None
-        digits = text[11:13] + text[14:16] + text[17:19] + text[20:23]
-    elif size == 20:
-        if text[19] != "Z":
-            return None
-        digits = text[11:13] + text[14:16] + text[17:19]
-    else:
-        return None
-    if text[13] != ":" or text[16] != ":" or not (digits.isascii() and digits.isdigit()):
+    minute = _MINUTE_OF_DAY.get(text[11:16])
+    second = _SECOND_OF_MINUTE.get(text[16:19])
+    millis = _MILLIS_AND_ZONE.get(text[19:])
+    if minute is None or second is None or millis is None:
         return None
     day_start = _day_start(text[:11])
     if day_start is None:
         return None
-    hour, minute, second = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
-    if hour > 23 or minute > 59 or second > 59:
-        return None
-    millis = int(digits[6:9]) if size == 24 else 0
-    return day_start + hour * HOUR + minute * MINUTE + second * SECOND + millis
+    return day_start + minute + second + millis
 
 
 def _day_start(prefix: str) -> int | None:

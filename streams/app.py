@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from agents.config import Config, load_config
 from agents.detect import PartitionDetectors, register_detector
 from agents.ingest import IngestLoop, Routed, wall_clock_ms
-from streams.broker import create_topics
+from streams.broker import create_topics, use_true_end_offsets
 from streams.kafka import aiokafka_options, bootstrap_list, faust_credentials
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -69,6 +69,8 @@ def create_app(
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3000),
         stream_wait_empty=False,
     )
+    if settings.embedded_broker:
+        use_true_end_offsets(app)
     internal = app.topic(
         settings.internal_topic,
         key_type=bytes,
@@ -87,16 +89,17 @@ def create_app(
             name,
             default=None,
             partitions=settings.partitions,
-            schema=faust.Schema(
-                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-            ),
+            key_type=bytes,
+            value_type=bytes,
             help=help_text,
         )
 
     detectors = PartitionDetectors(
         config=config,
         customers=table("customers", "Per-customer detection state (CustomerState.encode)."),
-        watermarks=table("watermarks", "Per-partition [watermark, latest event time] in epoch ms."),
+        watermarks=table(
+            "watermarks", "Per-partition [watermark, {input partition: latest event time}] in epoch ms."
+        ),
         partitions=settings.partitions,
         idle_after_ms=settings.idle_after,
         idle_advance=settings.idle_advance,

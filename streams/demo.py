@@ -89,6 +89,7 @@ def run_demo(
             rebalance_timeout=3000,
             session_timeout=6000,
             idle_advance=False,
+            embedded_broker=True,
         )
         worker = WorkerProcess(settings, data_dir / "worker.log").start()
         out.write(

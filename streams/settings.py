@@ -64,6 +64,8 @@ class Settings:
     session_timeout: Duration = 30 * SECOND
     reject_future_events: bool = True
     """Refuse events more than a day ahead of the wall clock (live operation only)."""
+    embedded_broker: bool = False
+    """The broker is the embedded Tansu: work around its end-offset answer in table recovery."""
 
     @classmethod
     def load(cls, path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:

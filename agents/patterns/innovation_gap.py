@@ -42,7 +42,8 @@ class InnovationGap(Pattern):
             return
         memo = state.memo if state.memo is not None else {}
         state.memo = memo
-        memo[self.name] = max(memo.get(self.name, 0), event.time)
+        if event.time >= memo.get(self.name, (0, ""))[0]:
+            memo[self.name] = [event.time, event.id]
         if step.answer(self, self.name, event.time, "innovation", event.id) != DEFERRED and step.may_trigger:
             step.rearm(self.name, event.time + self.limits.within, event.time, event.id)
 
@@ -54,7 +55,6 @@ class InnovationGap(Pattern):
         return {**super().due_evidence(step, watch), "lifetime_order_amount": step.state.order_total}
 
     def after_late_resolution(self, step: Step, key: str) -> None:
-        memo = step.state.memo or {}
-        offered = memo.get(self.name, 0)
-        if offered:
-            step.rearm(key, offered + self.limits.within, offered, None)
+        """Restart from the latest offer, as if the offers had come after the alert fired."""
+        offered_at, offer_id = (step.state.memo or {})[self.name]
+        step.rearm(key, offered_at + self.limits.within, offered_at, offer_id)

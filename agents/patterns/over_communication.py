@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from agents.lifecycle import is_communication
@@ -12,6 +13,9 @@ from agents.state import Watch
 from agents.step import Step
 from schemas.events import Touchpoint
 from schemas.timestamps import DAY, format_duration, format_instant
+
+_sent_at = itemgetter(0)
+"""The time of a remembered communication, a [time, event id] pair."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +82,9 @@ class OverCommunication(Pattern):
         watch.due = self._clear_time(sent, at)
 
     def _count(self, sent: list[list[Any]], at: int) -> int:
+        """Communications in (at - window, at]; `sent` is sorted by time, so two binary searches."""
         start = at - self.limits.window
-        return sum(1 for when, _ in sent if start < when <= at)
+        return bisect.bisect_right(sent, at, key=_sent_at) - bisect.bisect_right(sent, start, key=_sent_at)
 
     def _clear_time(self, sent: list[list[Any]], fired_at: int) -> int:
         """The first moment T after firing at which (T - window, T] holds few enough again."""

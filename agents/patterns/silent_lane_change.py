@@ -52,11 +52,13 @@ class SilentLaneChange(Pattern):
         state = step.state
         memo = state.memo if state.memo is not None else {}
         state.memo = memo
-        count, times = memo.get(self.name) or (0, [])
+        count, times, latest_id = memo.get(self.name) or (0, [], "")
+        if not times or event.time >= times[-1]:
+            latest_id = event.id
         bisect.insort(times, event.time)
         del times[: -(self.limits.gaps + 1)]
         count = min(count + 1, self.limits.min_activities)
-        memo[self.name] = [count, times]
+        memo[self.name] = [count, times, latest_id]
         outcome = step.answer(self, self.name, event.time, "activity", event.id)
         if outcome != DEFERRED and step.may_trigger:
             self._arm(step, times, event.id)
@@ -77,5 +79,6 @@ class SilentLaneChange(Pattern):
         return {**super().due_evidence(step, watch), "silence": format_duration(watch.due - watch.since)}
 
     def after_late_resolution(self, step: Step, key: str) -> None:
-        memo = step.state.memo or {}
-        self._arm(step, memo[self.name][1], None)
+        """Restart from the latest activity, as if the activities had come after the alert fired."""
+        _, times, latest_id = (step.state.memo or {})[self.name]
+        self._arm(step, times, latest_id)

@@ -15,8 +15,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer
 from confluent_kafka import TopicPartition as RdTopicPartition
+from faust.types import TP
 
-from streams.broker import BrokerError, EmbeddedBroker, create_topics, free_port
+from streams.broker import BrokerError, EmbeddedBroker, create_topics, end_offsets, free_port
 
 from .conftest import UniqueName
 
@@ -223,3 +224,53 @@ def test_run_forever_stops_cleanly_on_signal(stop_signal: signal.Signals) -> Non
             process.kill()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+async def _produce_batches(bootstrap_servers: str, topic: str, sizes: list[int]) -> None:
+    """Write one record batch per size to partition 0 (each batch is a single produce)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        for size in sizes:
+            batch = producer.create_batch()
+            for n in range(size):
+                batch.append(key=None, value=f"r{n}".encode(), timestamp=None)
+            batch.close()
+            await (await producer.send_batch(batch, topic, partition=0))
+    finally:
+        await producer.stop()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Tansu 0.6 ListOffsets(LATEST) answers the last batch's base offset + 1; "
+    "when this passes, streams.broker.end_offsets and its Faust hook can go",
+)
+async def test_tansu_list_offsets_counts_the_whole_last_batch(
+    bootstrap_servers: str, unique_topic: str
+) -> None:
+    await create_topics(bootstrap_servers, {unique_topic: 1})
+    await _produce_batches(bootstrap_servers, unique_topic, [1, 5])
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await consumer.start()
+    try:
+        partition = TopicPartition(unique_topic, 0)
+        listed = await consumer.end_offsets([partition])
+    finally:
+        await consumer.stop()
+    assert listed[partition] == 6
+
+
+async def test_end_offsets_counts_every_record(bootstrap_servers: str, unique_topic: str) -> None:
+    await create_topics(bootstrap_servers, {unique_topic: 2})
+    await _produce_batches(bootstrap_servers, unique_topic, [1, 10, 1, 5, 3])
+    written, empty = TopicPartition(unique_topic, 0), TopicPartition(unique_topic, 1)
+
+    assert await end_offsets(bootstrap_servers, [written, empty]) == {written: 20, empty: 0}
+
+
+async def test_end_offsets_accepts_faust_topic_partitions(bootstrap_servers: str, unique_topic: str) -> None:
+    await create_topics(bootstrap_servers, {unique_topic: 1})
+    await _produce_batches(bootstrap_servers, unique_topic, [4])
+    ends = await end_offsets(bootstrap_servers, [TP(unique_topic, 0)])
+    assert ends[TP(unique_topic, 0)] == 4

@@ -77,21 +77,29 @@ class History:
 
     # -- raw events -------------------------------------------------------
     def event(
-        self, type: str, data: dict[str, Any] | None = None, *, id: str | None = None,
+        self,
+        type: str,
+        data: dict[str, Any] | None = None,
+        *,
+        id: str | None = None,
         source: str | None = None,
     ) -> str:
         self._count += 1
         event_id = id or f"e{self._count}"
-        self.lines.append(orjson.dumps({
-            "specversion": "1.0",
-            "id": event_id,
-            "source": source or self.source,
-            "type": type,
-            "subject": self.subject,
-            "time": render(self.now),
-            "datacontenttype": "application/json",
-            "data": {k: v for k, v in (data or {}).items() if v is not None},
-        }))
+        self.lines.append(
+            orjson.dumps(
+                {
+                    "specversion": "1.0",
+                    "id": event_id,
+                    "source": source or self.source,
+                    "type": type,
+                    "subject": self.subject,
+                    "time": render(self.now),
+                    "datacontenttype": "application/json",
+                    "data": {k: v for k, v in (data or {}).items() if v is not None},
+                }
+            )
+        )
         return event_id
 
     def raw(self, line: bytes | str | dict[str, Any]) -> None:
@@ -111,15 +119,23 @@ class History:
         return self.event("lead.created", {"owner": owner, "source_channel": source_channel}, **kw)
 
     def contact(
-        self, direction: str = "outbound", channel: str = "phone", rep: str | None = None,
-        purpose: str | None = None, **kw: Any,
+        self,
+        direction: str = "outbound",
+        channel: str = "phone",
+        rep: str | None = None,
+        purpose: str | None = None,
+        **kw: Any,
     ) -> str:
         data = {"channel": channel, "direction": direction, "rep": rep, "purpose": purpose}
         return self.event("contact.made", data, **kw)
 
     def marketing(
-        self, channel: str = "email", campaign: str | None = "CMP-1", topic: str | None = None,
-        kind: str | None = "newsletter", **kw: Any,
+        self,
+        channel: str = "email",
+        campaign: str | None = "CMP-1",
+        topic: str | None = None,
+        kind: str | None = "newsletter",
+        **kw: Any,
     ) -> str:
         data = {"channel": channel, "campaign": campaign, "topic": topic, "kind": kind}
         return self.event("marketing.sent", data, **kw)
@@ -128,11 +144,13 @@ class History:
         return self.event("marketing.engaged", {"campaign": campaign}, **kw)
 
     def preference(
-        self, preferred: list[str] | None = None, opted_out: list[str] | None = None,
-        interests: list[str] | None = None, **kw: Any,
+        self,
+        preferred: list[str] | None = None,
+        opted_out: list[str] | None = None,
+        interests: list[str] | None = None,
+        **kw: Any,
     ) -> str:
-        data = {"preferred_channels": preferred, "opted_out_channels": opted_out,
-                "interests": interests}
+        data = {"preferred_channels": preferred, "opted_out_channels": opted_out, "interests": interests}
         return self.event("preference.updated", data, **kw)
 
     def rep_assigned(self, rep: str, reason: str | None = "reassigned", **kw: Any) -> str:
@@ -144,18 +162,16 @@ class History:
     def competitor(self, competitor: str = "Rival GmbH", **kw: Any) -> str:
         return self.event("competitor.mentioned", {"competitor": competitor}, **kw)
 
-    def order(self, amount: float = 1000, currency: str = "EUR", kind: str = "order",
-              **kw: Any) -> str:
-        return self.event("order.placed", {"amount": amount, "currency": currency, "kind": kind},
-                          **kw)
+    def order(self, amount: float = 1000, currency: str = "EUR", kind: str = "order", **kw: Any) -> str:
+        return self.event("order.placed", {"amount": amount, "currency": currency, "kind": kind}, **kw)
 
     def deal_lost(self, reason: str | None = "price", **kw: Any) -> str:
         return self.event("deal.lost", {"reason": reason}, **kw)
 
-    def case_opened(self, case_id: str, kind: str = "complaint", severity: str | None = None,
-                    **kw: Any) -> str:
-        return self.event("case.opened", {"case_id": case_id, "kind": kind, "severity": severity},
-                          **kw)
+    def case_opened(
+        self, case_id: str, kind: str = "complaint", severity: str | None = None, **kw: Any
+    ) -> str:
+        return self.event("case.opened", {"case_id": case_id, "kind": kind, "severity": severity}, **kw)
 
     def case_updated(self, case_id: str, direction: str = "inbound", **kw: Any) -> str:
         return self.event("case.updated", {"case_id": case_id, "direction": direction}, **kw)
@@ -164,15 +180,24 @@ class History:
         return self.event("case.resolved", {"case_id": case_id, "outcome": outcome}, **kw)
 
     def invoice(
-        self, amount: float, agreed_amount: float | None = None, invoice_id: str | None = None,
-        fees: list[dict[str, Any]] | None = None, currency: str = "EUR", **kw: Any,
+        self,
+        amount: float,
+        agreed_amount: float | None = None,
+        invoice_id: str | None = None,
+        fees: list[dict[str, Any]] | None = None,
+        currency: str = "EUR",
+        **kw: Any,
     ) -> str:
-        data = {"amount": amount, "agreed_amount": agreed_amount, "invoice_id": invoice_id,
-                "fees": fees, "currency": currency}
+        data = {
+            "amount": amount,
+            "agreed_amount": agreed_amount,
+            "invoice_id": invoice_id,
+            "fees": fees,
+            "currency": currency,
+        }
         return self.event("invoice.issued", data, **kw)
 
-    def change_request(self, amount: float, contract_value: float | None = None,
-                       **kw: Any) -> str:
+    def change_request(self, amount: float, contract_value: float | None = None, **kw: Any) -> str:
         data = {"amount": amount, "contract_value": contract_value}
         return self.event("change_request.quoted", data, **kw)
 
@@ -197,8 +222,7 @@ class Result:
     duplicates: int
 
 
-def run(h: History, *, until: str | None = None, config: Any = None,
-        rejected_ok: bool = False) -> Result:
+def run(h: History, *, until: str | None = None, config: Any = None, rejected_ok: bool = False) -> Result:
     """Replay the history; `config` may be a TOML-shaped mapping or a Config.
     A rejected line fails the test unless `rejected_ok` (so "no alert" means no alert)."""
     from agents.config import Config
@@ -211,21 +235,28 @@ def run(h: History, *, until: str | None = None, config: Any = None,
     return Result([orjson.loads(a) for a in out.alerts], list(out.rejected), out.duplicates)
 
 
-def _select(alerts: Result | list[dict[str, Any]], type: str, pattern: str | None,
-            subject: str | None) -> list[dict[str, Any]]:
+def _select(
+    alerts: Result | list[dict[str, Any]], type: str, pattern: str | None, subject: str | None
+) -> list[dict[str, Any]]:
     items = alerts.alerts if isinstance(alerts, Result) else alerts
-    return [a for a in items if a["type"] == type
-            and (pattern is None or a["data"]["pattern"] == pattern)
-            and (subject is None or a["subject"] == subject)]
+    return [
+        a
+        for a in items
+        if a["type"] == type
+        and (pattern is None or a["data"]["pattern"] == pattern)
+        and (subject is None or a["subject"] == subject)
+    ]
 
 
-def fired(alerts: Result | list[dict[str, Any]], pattern: str | None = None,
-          subject: str | None = "C-1") -> list[dict[str, Any]]:
+def fired(
+    alerts: Result | list[dict[str, Any]], pattern: str | None = None, subject: str | None = "C-1"
+) -> list[dict[str, Any]]:
     return _select(alerts, "alert.fired", pattern, subject)
 
 
-def resolved(alerts: Result | list[dict[str, Any]], pattern: str | None = None,
-             subject: str | None = "C-1") -> list[dict[str, Any]]:
+def resolved(
+    alerts: Result | list[dict[str, Any]], pattern: str | None = None, subject: str | None = "C-1"
+) -> list[dict[str, Any]]:
     return _select(alerts, "alert.resolved", pattern, subject)
 
 
@@ -245,8 +276,7 @@ def check(alert: dict[str, Any], **expected: Any) -> None:
         assert got == want, f"{key}: expected {want!r}, got {got!r}"
 
 
-def episode(alerts: Result, pattern: str, subject: str = "C-1"
-            ) -> tuple[dict[str, Any], dict[str, Any]]:
+def episode(alerts: Result, pattern: str, subject: str = "C-1") -> tuple[dict[str, Any], dict[str, Any]]:
     """The one fired and the one resolved alert of a pattern, checked to pair up."""
     f, r = fired(alerts, pattern, subject), resolved(alerts, pattern, subject)
     assert len(f) == 1, f"expected one alert.fired for {pattern}, got {len(f)}: {f}"

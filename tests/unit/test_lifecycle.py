@@ -17,6 +17,7 @@ def phases(r) -> list[tuple[str, str]]:
 
 # --- phases ------------------------------------------------------------------
 
+
 def test_prospect_negotiating_new_customer_established():
     h = History()
     probe(h, "+0s")
@@ -27,8 +28,12 @@ def test_prospect_negotiating_new_customer_established():
     probe(h, "+91d")
     probe(h, "+93d")
     assert phases(run(h, until="+100d")) == [
-        (h.t("+0s"), "prospect"), (h.t("+1d"), "negotiating"), (h.t("+2d"), "new_customer"),
-        (h.t("+91d"), "new_customer"), (h.t("+93d"), "established")]
+        (h.t("+0s"), "prospect"),
+        (h.t("+1d"), "negotiating"),
+        (h.t("+2d"), "new_customer"),
+        (h.t("+91d"), "new_customer"),
+        (h.t("+93d"), "established"),
+    ]
 
 
 def test_open_offer_after_an_order_keeps_the_phase():
@@ -38,8 +43,7 @@ def test_open_offer_after_an_order_keeps_the_phase():
     probe(h, "+2d")
     h.at("+3d").deal_lost()  # after an order: closes the offer, not lost
     probe(h, "+4d")
-    assert phases(run(h, until="+5d")) == [(h.t("+2d"), "new_customer"),
-                                           (h.t("+4d"), "new_customer")]
+    assert phases(run(h, until="+5d")) == [(h.t("+2d"), "new_customer"), (h.t("+4d"), "new_customer")]
 
 
 def test_deal_lost_before_any_order_is_lost_and_lead_or_offer_bring_back():
@@ -52,8 +56,7 @@ def test_deal_lost_before_any_order_is_lost_and_lead_or_offer_bring_back():
     h.at("+3d").deal_lost()
     h.at("+4d").offer()
     probe(h, "+4d1h")
-    assert phases(run(h, until="+5d")) == [(h.t("+2d1h"), "prospect"),
-                                           (h.t("+4d1h"), "negotiating")]
+    assert phases(run(h, until="+5d")) == [(h.t("+2d1h"), "prospect"), (h.t("+4d1h"), "negotiating")]
 
 
 def test_order_brings_a_lost_prospect_back_as_established():
@@ -103,6 +106,7 @@ def test_new_customer_period_is_configurable():
 
 # --- lost and churned ----------------------------------------------------------
 
+
 def test_churn_resolves_every_open_episode():
     h = History()
     h.order()
@@ -112,8 +116,7 @@ def test_churn_resolves_every_open_episode():
     h.clock("+2d")
     h.at("+3d").cancelled()
     r = run(h, until="+400d")
-    for pattern, severity in (("detractor_feedback", "critical"),
-                              ("complaint_unanswered", "critical")):
+    for pattern, severity in (("detractor_feedback", "critical"), ("complaint_unanswered", "critical")):
         _f, res = episode(r, pattern)
         check(res, time=h.t("+3d"), resolution="churned", phase="churned", severity=severity)
     assert len(fired(r)) == 2  # deadlines after the churn are dropped
@@ -193,6 +196,7 @@ def test_late_events_still_update_state():
 
 # --- erasure -------------------------------------------------------------------------
 
+
 def test_erasure_emits_nothing_not_even_resolutions():
     h = History()
     h.order(amount=20000)
@@ -244,6 +248,7 @@ def test_erasure_of_one_customer_leaves_others_alone():
 
 # --- duplicates and rejected lines ---------------------------------------------------
 
+
 def test_exact_duplicates_are_ignored_and_counted():
     h = History()
     h.invoice(amount=10, fees=HIDDEN_FEE, id="I-1")
@@ -275,36 +280,81 @@ def test_same_id_for_different_customers_is_not_a_duplicate():
 
 def test_rejected_lines_are_reported_and_the_replay_goes_on():
     h = History()
-    h.lead(owner="R-1")                                      # 1
-    h.raw(b"{not json")                                      # 2
-    h.at("+1h").feedback(2)                                  # 3
-    h.event("loyalty.awarded", {"points": 5})                # 4
-    h.event("contact.made", {"channel": "phone"})            # 5: no direction
-    h.feedback(11)                                           # 6: score out of range
-    h.raw({"specversion": "1.0", "id": "x", "source": "t", "type": "feedback.received",
-           "time": "2026-03-01T10:00:00Z", "data": {"score": 1}})  # 7: no subject
-    h.raw({"specversion": "1.0", "id": "y", "source": "t", "type": "feedback.received",
-           "subject": "C-1", "time": "2026-03-01T10:00:00", "data": {"score": 1}})  # 8
-    h.customer("C-2").at("+2h").feedback(0)                  # 9
-    h.raw(b"42")                                             # 10
-    h.customer("X" * 129).feedback(1)                        # 11: subject too long
-    h.customer("C-1").contact(direction="sideways")          # 12
-    h.order(amount=-5)                                       # 13
-    h.feedback(5.5)                                          # 14
-    h.case_opened("K1", kind="question")                     # 15
+    h.lead(owner="R-1")  # 1
+    h.raw(b"{not json")  # 2
+    h.at("+1h").feedback(2)  # 3
+    h.event("loyalty.awarded", {"points": 5})  # 4
+    h.event("contact.made", {"channel": "phone"})  # 5: no direction
+    h.feedback(11)  # 6: score out of range
+    h.raw(
+        {
+            "specversion": "1.0",
+            "id": "x",
+            "source": "t",
+            "type": "feedback.received",
+            "time": "2026-03-01T10:00:00Z",
+            "data": {"score": 1},
+        }
+    )  # 7: no subject
+    h.raw(
+        {
+            "specversion": "1.0",
+            "id": "y",
+            "source": "t",
+            "type": "feedback.received",
+            "subject": "C-1",
+            "time": "2026-03-01T10:00:00",
+            "data": {"score": 1},
+        }
+    )  # 8
+    h.customer("C-2").at("+2h").feedback(0)  # 9
+    h.raw(b"42")  # 10
+    h.customer("X" * 129).feedback(1)  # 11: subject too long
+    h.customer("C-1").contact(direction="sideways")  # 12
+    h.order(amount=-5)  # 13
+    h.feedback(5.5)  # 14
+    h.case_opened("K1", kind="question")  # 15
     h.event("contact.made", {"channel": "x", "direction": "inbound", "note": "y" * 70000})  # 16
-    h.raw({"specversion": "0.3", "id": "v", "source": "t", "type": "feedback.received",
-           "subject": "C-1", "time": "2026-03-01T10:00:00Z", "data": {"score": 1}})  # 17
-    h.raw({"specversion": "1.0", "id": "w", "source": "t", "type": "feedback.received",
-           "subject": "C-1", "time": "2026-03-01T10:00:00Z"})  # 18: no data
+    h.raw(
+        {
+            "specversion": "0.3",
+            "id": "v",
+            "source": "t",
+            "type": "feedback.received",
+            "subject": "C-1",
+            "time": "2026-03-01T10:00:00Z",
+            "data": {"score": 1},
+        }
+    )  # 17
+    h.raw(
+        {
+            "specversion": "1.0",
+            "id": "w",
+            "source": "t",
+            "type": "feedback.received",
+            "subject": "C-1",
+            "time": "2026-03-01T10:00:00Z",
+        }
+    )  # 18: no data
     h.event("contact.made", {"channel": "phone", "direction": "inbound", "mood": "ok"})  # 19
     r = run(h, until="+3d", rejected_ok=True)
     assert [(line, reason) for line, reason, _ in r.rejected] == [
-        (2, "invalid_json"), (4, "unknown_type"), (5, "missing_field"), (6, "invalid_field"),
-        (7, "missing_attribute"), (8, "invalid_attribute"), (10, "not_an_object"),
-        (11, "invalid_attribute"), (12, "invalid_field"), (13, "invalid_field"),
-        (14, "invalid_field"), (15, "invalid_field"), (16, "too_large"),
-        (17, "invalid_attribute"), (18, "missing_attribute")]
+        (2, "invalid_json"),
+        (4, "unknown_type"),
+        (5, "missing_field"),
+        (6, "invalid_field"),
+        (7, "missing_attribute"),
+        (8, "invalid_attribute"),
+        (10, "not_an_object"),
+        (11, "invalid_attribute"),
+        (12, "invalid_field"),
+        (13, "invalid_field"),
+        (14, "invalid_field"),
+        (15, "invalid_field"),
+        (16, "too_large"),
+        (17, "invalid_attribute"),
+        (18, "missing_attribute"),
+    ]
     assert all(message for _, _, message in r.rejected)
     check(fired(r, "detractor_feedback")[0], time=h.t("+1h"), severity="critical")
     check(fired(r, "detractor_feedback", "C-2")[0], time=h.t("+2h"), severity="critical")
@@ -313,6 +363,7 @@ def test_rejected_lines_are_reported_and_the_replay_goes_on():
 
 
 # --- watermark --------------------------------------------------------------------
+
 
 def test_watermark_is_shared_by_all_customers_of_the_replay():
     h = History()
@@ -347,8 +398,7 @@ def test_arrival_order_within_the_lateness_does_not_change_the_alerts():
     fb, resb = episode(rb, "lead_not_followed_up")
     check(fa, time=a.t("+48h"))
     check(resa, time=a.t("+48h1m"))
-    assert [x["data"]["alert_id"] for x in (fa, resa)] == [x["data"]["alert_id"]
-                                                          for x in (fb, resb)]
+    assert [x["data"]["alert_id"] for x in (fa, resa)] == [x["data"]["alert_id"] for x in (fb, resb)]
     assert resb["time"] == resa["time"]
 
 
@@ -372,13 +422,31 @@ def test_arrival_order_within_the_lateness_does_not_change_a_closing_event():
 
 # --- times ---------------------------------------------------------------------------
 
+
 def test_offsets_and_milliseconds_in_alert_times():
     h = History()
-    h.raw({"specversion": "1.0", "id": "z1", "source": "t", "type": "feedback.received",
-           "subject": "C-1", "time": "2026-03-01T11:00:00+02:00", "data": {"score": 1}})
-    h.raw({"specversion": "1.0", "id": "z2", "source": "t", "type": "case.opened",
-           "subject": "C-1", "time": "2026-03-01T09:30:00.250Z",
-           "data": {"case_id": "K1", "kind": "complaint"}})
+    h.raw(
+        {
+            "specversion": "1.0",
+            "id": "z1",
+            "source": "t",
+            "type": "feedback.received",
+            "subject": "C-1",
+            "time": "2026-03-01T11:00:00+02:00",
+            "data": {"score": 1},
+        }
+    )
+    h.raw(
+        {
+            "specversion": "1.0",
+            "id": "z2",
+            "source": "t",
+            "type": "case.opened",
+            "subject": "C-1",
+            "time": "2026-03-01T09:30:00.250Z",
+            "data": {"case_id": "K1", "kind": "complaint"},
+        }
+    )
     r = run(h, until="+3d")
     [fb] = fired(r, "detractor_feedback")
     check(fb, time="2026-03-01T09:00:00Z")
@@ -387,6 +455,7 @@ def test_offsets_and_milliseconds_in_alert_times():
 
 
 # --- the alert envelope ------------------------------------------------------------
+
 
 def test_alert_events_are_cloudevents_with_unique_ids():
     h = History()

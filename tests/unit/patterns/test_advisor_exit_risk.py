@@ -20,8 +20,18 @@ def test_departed_rep_who_held_the_contact_fires_critical_notice():
     change = h.at("+10d").rep_assigned("R-2", reason="departed")
     r = run(h, until="+400d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+10d"), pattern=P, danger_point=None,
-          severity="critical", status="firing", phase="prospect", trigger=change)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+10d"),
+        pattern=P,
+        danger_point=None,
+        severity="critical",
+        status="firing",
+        phase="prospect",
+        trigger=change,
+    )
     assert resolved(r, P) == []
 
 

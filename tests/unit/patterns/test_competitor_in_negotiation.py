@@ -12,9 +12,19 @@ def test_competitor_while_offer_open_fires_critical():
     mention = h.at("+1d").competitor()
     r = run(h, until="+2d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+1d"), pattern=P, danger_point=6,
-          severity="critical", status="firing", phase="negotiating", resolution=None,
-          trigger=mention)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+1d"),
+        pattern=P,
+        danger_point=6,
+        severity="critical",
+        status="firing",
+        phase="negotiating",
+        resolution=None,
+        trigger=mention,
+    )
     assert resolved(r, P) == []
 
 
@@ -43,8 +53,16 @@ def test_order_resolves_as_won():
     h.at("+2d").order(amount=5000)
     r = run(h, until="+3d")
     _f, res = episode(r, P)
-    check(res, type="alert.resolved", time=h.t("+2d"), status="resolved", severity="critical",
-          resolution="won", phase="new_customer", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+2d"),
+        status="resolved",
+        severity="critical",
+        resolution="won",
+        phase="new_customer",
+        pattern=P,
+    )
 
 
 def test_deal_lost_resolves_as_lost():

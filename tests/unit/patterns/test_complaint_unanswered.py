@@ -13,9 +13,19 @@ def test_unanswered_complaint_fires_at_24h():
     opened = h.case_opened("K1", kind="complaint", severity="medium")
     r = run(h, until="+2d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+24h"), pattern=P, danger_point=None,
-          severity="warning", status="firing", phase="prospect", resolution=None,
-          trigger=opened)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+24h"),
+        pattern=P,
+        danger_point=None,
+        severity="warning",
+        status="firing",
+        phase="prospect",
+        resolution=None,
+        trigger=opened,
+    )
     assert resolved(r, P) == []
 
 
@@ -70,8 +80,16 @@ def test_late_outbound_update_fires_at_d_and_resolves_at_once():
     h.at("+25h").case_updated("K1", direction="outbound")
     f, res = episode(run(h), P)
     check(f, time=h.t("+24h"), severity="critical")
-    check(res, type="alert.resolved", time=h.t("+25h"), status="resolved", severity="critical",
-          resolution="case_answered", phase="prospect", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+25h"),
+        status="resolved",
+        severity="critical",
+        resolution="case_answered",
+        phase="prospect",
+        pattern=P,
+    )
 
 
 def test_late_outbound_contact_resolves():

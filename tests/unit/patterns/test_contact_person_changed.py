@@ -17,8 +17,18 @@ def test_change_of_rep_of_a_prospect_is_a_warning_notice():
     change = h.at("+10d").rep_assigned("R-2", reason="reassigned")
     r = run(h, until="+400d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+10d"), pattern=P, danger_point=5,
-          severity="warning", status="firing", phase="prospect", trigger=change)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+10d"),
+        pattern=P,
+        danger_point=5,
+        severity="warning",
+        status="firing",
+        phase="prospect",
+        trigger=change,
+    )
     assert resolved(r, P) == []
 
 

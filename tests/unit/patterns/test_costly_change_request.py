@@ -13,8 +13,18 @@ def test_first_quote_at_20_percent_of_contract_value_fires():
     quote = h.at("+10d").change_request(amount=2000, contract_value=10000)
     r = run(h, until="+11d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+10d"), pattern=P, danger_point=13,
-          severity="warning", status="firing", phase="new_customer", trigger=quote)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+10d"),
+        pattern=P,
+        danger_point=13,
+        severity="warning",
+        status="firing",
+        phase="new_customer",
+        trigger=quote,
+    )
     assert resolved(r, P) == []
 
 

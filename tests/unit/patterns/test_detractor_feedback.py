@@ -17,9 +17,19 @@ def test_score_of_6_is_a_warning():
     h, ids = scores(6)
     r = run(h, until="+1d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+0s"), pattern=P, danger_point=None,
-          severity="warning", status="firing", phase="prospect", resolution=None,
-          trigger=ids[0])
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+0s"),
+        pattern=P,
+        danger_point=None,
+        severity="warning",
+        status="firing",
+        phase="prospect",
+        resolution=None,
+        trigger=ids[0],
+    )
     assert resolved(r, P) == []
 
 
@@ -61,8 +71,16 @@ def test_recovery_resolves_with_the_fired_severity():
     h, _ids = scores(5, 8)
     f, res = episode(run(h, until="+2d"), P)
     check(f, severity="warning", time=h.t("+0s"))
-    check(res, type="alert.resolved", time=h.t("+1d"), status="resolved", severity="warning",
-          resolution="feedback_improved", phase="prospect", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+1d"),
+        status="resolved",
+        severity="warning",
+        resolution="feedback_improved",
+        phase="prospect",
+        pattern=P,
+    )
     h, _ = scores(2, 9)
     f, res = episode(run(h, until="+2d"), P)
     check(res, severity="critical", resolution="feedback_improved")
@@ -120,8 +138,7 @@ def test_erasure_forgets_the_previous_score_and_emits_nothing():
 
 
 def test_thresholds_are_configurable():
-    cfg = {"patterns": {P: {"detractor_max": 4, "critical_max": 1, "drop": 2,
-                            "recovered_min": 9}}}
+    cfg = {"patterns": {P: {"detractor_max": 4, "critical_max": 1, "drop": 2, "recovered_min": 9}}}
     h, _ = scores(5)
     assert fired(run(h, until="+1d", config=cfg), P) == []
     h, _ = scores(10, 8)

@@ -12,9 +12,19 @@ def test_complaint_open_for_21_days_fires():
     opened = h.case_opened("K1", kind="complaint", severity="medium")
     r = run(h, until="+22d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+21d"), pattern=P, danger_point=11,
-          severity="warning", status="firing", phase="prospect", resolution=None,
-          trigger=opened)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+21d"),
+        pattern=P,
+        danger_point=11,
+        severity="warning",
+        status="firing",
+        phase="prospect",
+        resolution=None,
+        trigger=opened,
+    )
     assert resolved(r, P) == []
 
 
@@ -47,15 +57,21 @@ def test_resolved_one_second_late_fires_at_d_and_resolves_at_once():
     h.at("+21d1s").case_resolved("K1")
     f, res = episode(run(h), P)
     check(f, time=h.t("+21d"), severity="critical")
-    check(res, type="alert.resolved", time=h.t("+21d1s"), status="resolved",
-          severity="critical", resolution="case_resolved", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+21d1s"),
+        status="resolved",
+        severity="critical",
+        resolution="case_resolved",
+        pattern=P,
+    )
 
 
 def test_seventh_update_while_open_fires():
     h = History()
     h.case_opened("K1", kind="complaint")
-    ids = [h.at(f"+{i + 1}h").case_updated("K1", direction=("inbound", "outbound")[i % 2])
-           for i in range(7)]
+    ids = [h.at(f"+{i + 1}h").case_updated("K1", direction=("inbound", "outbound")[i % 2]) for i in range(7)]
     r = run(h, until="+30d")
     [a] = fired(r, P)  # one episode per case: no second alert at 21 days
     check(a, time=h.t("+7h"), severity="warning", trigger=ids[6])

@@ -15,8 +15,18 @@ def test_invoice_above_tolerance_is_a_critical_notice():
     bill = h.at("+1d").invoice(amount=1051, agreed_amount=1000, invoice_id="I-1")
     r = run(h, until="+2d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+1d"), pattern=P, danger_point=12,
-          severity="critical", status="firing", phase="new_customer", trigger=bill)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+1d"),
+        pattern=P,
+        danger_point=12,
+        severity="critical",
+        status="firing",
+        phase="new_customer",
+        trigger=bill,
+    )
     assert resolved(r, P) == []
 
 

@@ -12,8 +12,18 @@ def test_fires_365_days_after_the_first_order():
     h.order(amount=1000)
     r = run(h, until="+366d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+365d"), pattern=P, danger_point=14,
-          severity="warning", status="firing", phase="established", resolution=None)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+365d"),
+        pattern=P,
+        danger_point=14,
+        severity="warning",
+        status="firing",
+        phase="established",
+        resolution=None,
+    )
     assert resolved(r, P) == []
 
 
@@ -50,8 +60,16 @@ def test_late_innovation_fires_at_d_resolves_and_restarts():
     r = run(h, until="+700d")
     f, res = episode(r, P)
     check(f, time=h.t("+365d"))
-    check(res, type="alert.resolved", time=h.t("+366d"), status="resolved", severity="warning",
-          resolution="innovation", phase="established", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+366d"),
+        status="resolved",
+        severity="warning",
+        resolution="innovation",
+        phase="established",
+        pattern=P,
+    )
     first, second = fired(run(h, until="+732d"), P)
     check(second, time=h.t("+731d"))
     assert first["data"]["alert_id"] != second["data"]["alert_id"]

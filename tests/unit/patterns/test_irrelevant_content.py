@@ -13,8 +13,19 @@ def test_send_outside_declared_interests_fires():
     send = h.at("+1h").marketing(topic="sports")
     r = run(h, until="+1d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+1h"), pattern=P, danger_point=3,
-          severity="warning", status="firing", phase="prospect", resolution=None, trigger=send)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+1h"),
+        pattern=P,
+        danger_point=3,
+        severity="warning",
+        status="firing",
+        phase="prospect",
+        resolution=None,
+        trigger=send,
+    )
 
 
 def test_send_on_a_declared_interest_or_without_topic_is_fine():
@@ -81,8 +92,16 @@ def test_next_engagement_resolves():
     r = run(h, until="+5d")
     f, res = episode(r, P)
     check(f, time=h.t("+2d"))
-    check(res, type="alert.resolved", time=h.t("+4d"), status="resolved", severity="warning",
-          resolution="engaged", phase="prospect", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+4d"),
+        status="resolved",
+        severity="warning",
+        resolution="engaged",
+        phase="prospect",
+        pattern=P,
+    )
 
 
 def test_one_episode_for_both_rules():

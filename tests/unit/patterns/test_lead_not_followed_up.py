@@ -11,9 +11,20 @@ def test_lead_without_outbound_contact_fires_at_the_deadline():
     lead = h.lead(owner="R-1")
     r = run(h, until="+3d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", source="touchpoint-sentinel", time=h.t("+48h"),
-          pattern=P, danger_point=1, severity="warning", status="firing", phase="prospect",
-          resolution=None, trigger=lead)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        source="touchpoint-sentinel",
+        time=h.t("+48h"),
+        pattern=P,
+        danger_point=1,
+        severity="warning",
+        status="firing",
+        phase="prospect",
+        resolution=None,
+        trigger=lead,
+    )
     assert resolved(r, P) == []
 
 
@@ -33,8 +44,17 @@ def test_outbound_contact_one_second_late_fires_at_d_and_resolves_at_once():
     r = run(h)
     f, res = episode(r, P)
     check(f, time=h.t("+48h"), status="firing", severity="warning")
-    check(res, type="alert.resolved", time=h.t("+48h1s"), status="resolved", severity="warning",
-          resolution="contact", phase="prospect", danger_point=1, pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+48h1s"),
+        status="resolved",
+        severity="warning",
+        resolution="contact",
+        phase="prospect",
+        danger_point=1,
+        pattern=P,
+    )
 
 
 def test_open_episode_resolved_by_next_outbound_contact():
@@ -141,6 +161,7 @@ def test_one_episode_then_a_new_one_after_resolution():
 
 # --- watermark and until -------------------------------------------------
 
+
 def test_event_four_minutes_after_deadline_does_not_fire_it_yet():
     # watermark = D - 1 min: the contact timed exactly at D still clears in time
     h = History()
@@ -219,6 +240,7 @@ def test_until_before_last_event_is_ignored():
 
 
 # --- lost, churned, erased -------------------------------------------------
+
 
 def test_deal_lost_drops_the_pending_deadline():
     h = History()
@@ -299,6 +321,7 @@ def test_after_erasure_a_new_history_starts():
 
 
 # --- config ------------------------------------------------------------------
+
 
 def test_threshold_is_configurable():
     cfg = {"patterns": {P: {"within": "24h"}}}

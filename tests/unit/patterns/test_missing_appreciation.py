@@ -13,8 +13,18 @@ def test_fires_90_days_after_the_last_outbound_contact():
     h.at("+1d").contact(direction="outbound")
     r = run(h, until="+100d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+91d"), pattern=P, danger_point=10,
-          severity="warning", status="firing", phase="established", resolution=None)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+91d"),
+        pattern=P,
+        danger_point=10,
+        severity="warning",
+        status="firing",
+        phase="established",
+        resolution=None,
+    )
     assert resolved(r, P) == []
 
 
@@ -41,8 +51,15 @@ def test_contact_one_second_late_fires_at_d_resolves_at_once_and_restarts():
     r = run(h, until="+180d")
     f, res = episode(r, P)
     check(f, time=h.t("+90d"))
-    check(res, type="alert.resolved", time=h.t("+90d1s"), status="resolved", severity="warning",
-          resolution="contact", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+90d1s"),
+        status="resolved",
+        severity="warning",
+        resolution="contact",
+        pattern=P,
+    )
     r = run(h, until="+181d")
     first, second = fired(r, P)
     check(second, time=h.t("+180d1s"))

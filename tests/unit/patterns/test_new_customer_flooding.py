@@ -16,8 +16,18 @@ def test_fourth_send_within_30_days_fires_a_notice():
     ids = sends(h, "+1d", "+2d", "+3d", "+4d")
     r = run(h, until="+60d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+4d"), pattern=P, danger_point=9,
-          severity="warning", status="firing", phase="new_customer", trigger=ids[3])
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+4d"),
+        pattern=P,
+        danger_point=9,
+        severity="warning",
+        status="firing",
+        phase="new_customer",
+        trigger=ids[3],
+    )
     assert resolved(r, P) == []
 
 

@@ -23,8 +23,19 @@ def test_sixth_communication_within_7_days_fires():
     ids = communicate(h, "+0s", "+1d", "+2d", "+3d", "+4d", "+5d")
     r = run(h, until="+6d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+5d"), pattern=P, danger_point=4,
-          severity="warning", status="firing", phase="prospect", resolution=None, trigger=ids[5])
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+5d"),
+        pattern=P,
+        danger_point=4,
+        severity="warning",
+        status="firing",
+        phase="prospect",
+        resolution=None,
+        trigger=ids[5],
+    )
 
 
 def test_five_communications_in_7_days_are_fine():
@@ -61,8 +72,15 @@ def test_resolves_when_the_window_holds_five_again():
     r = run(h, until="+8d")
     f, res = episode(r, P)
     check(f, time=h.t("+5h"))
-    check(res, type="alert.resolved", time=h.t("+7d"), status="resolved", severity="warning",
-          resolution="window_cleared", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+7d"),
+        status="resolved",
+        severity="warning",
+        resolution="window_cleared",
+        pattern=P,
+    )
 
 
 def test_resolution_waits_for_the_window_to_drain():

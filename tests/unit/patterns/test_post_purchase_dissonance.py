@@ -12,9 +12,19 @@ def test_big_order_without_contact_fires_at_72h():
     order = h.order(amount=10000)
     r = run(h, until="+4d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+72h"), pattern=P, danger_point=8,
-          severity="warning", status="firing", phase="new_customer", resolution=None,
-          trigger=order)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+72h"),
+        pattern=P,
+        danger_point=8,
+        severity="warning",
+        status="firing",
+        phase="new_customer",
+        resolution=None,
+        trigger=order,
+    )
     assert resolved(r, P) == []
 
 
@@ -37,8 +47,16 @@ def test_contact_one_second_late_fires_at_d_and_resolves_at_once():
     h.at("+72h1s").contact(direction="outbound")
     f, res = episode(run(h), P)
     check(f, time=h.t("+72h"))
-    check(res, type="alert.resolved", time=h.t("+72h1s"), status="resolved", severity="warning",
-          resolution="contact", phase="new_customer", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+72h1s"),
+        status="resolved",
+        severity="warning",
+        resolution="contact",
+        phase="new_customer",
+        pattern=P,
+    )
 
 
 def test_inbound_contact_does_not_reassure():

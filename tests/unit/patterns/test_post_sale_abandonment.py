@@ -11,9 +11,19 @@ def test_no_contact_after_first_order_fires_at_14_days():
     order = h.order(amount=800)
     r = run(h, until="+15d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+14d"), pattern=P, danger_point=7,
-          severity="warning", status="firing", phase="new_customer", resolution=None,
-          trigger=order)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+14d"),
+        pattern=P,
+        danger_point=7,
+        severity="warning",
+        status="firing",
+        phase="new_customer",
+        resolution=None,
+        trigger=order,
+    )
     assert resolved(r, P) == []
 
 
@@ -55,8 +65,16 @@ def test_contact_one_second_late_fires_at_d_and_resolves_at_once():
     r = run(h)
     f, res = episode(r, P)
     check(f, time=h.t("+14d"))
-    check(res, type="alert.resolved", time=h.t("+14d1s"), status="resolved", severity="warning",
-          resolution="contact", phase="new_customer", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+14d1s"),
+        status="resolved",
+        severity="warning",
+        resolution="contact",
+        phase="new_customer",
+        pattern=P,
+    )
 
 
 def test_next_outbound_contact_resolves():

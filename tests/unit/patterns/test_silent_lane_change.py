@@ -24,8 +24,18 @@ def test_fires_after_three_times_the_median_gap():
     act(h, *DAILY)
     r = run(h, until="+8d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+7d"), pattern=P, danger_point=None,
-          severity="warning", status="firing", phase="new_customer", resolution=None)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+7d"),
+        pattern=P,
+        danger_point=None,
+        severity="warning",
+        status="firing",
+        phase="new_customer",
+        resolution=None,
+    )
     assert resolved(r, P) == []
 
 
@@ -60,8 +70,15 @@ def test_activity_one_second_late_fires_at_d_and_resolves_at_once():
     h.at("+7d1s").order(amount=50)
     f, res = episode(run(h), P)
     check(f, time=h.t("+7d"))
-    check(res, type="alert.resolved", time=h.t("+7d1s"), status="resolved", severity="warning",
-          resolution="activity", pattern=P)
+    check(
+        res,
+        type="alert.resolved",
+        time=h.t("+7d1s"),
+        status="resolved",
+        severity="warning",
+        resolution="activity",
+        pattern=P,
+    )
 
 
 def test_next_activity_resolves():
@@ -91,8 +108,21 @@ def test_silence_is_at_least_one_day():
 def test_only_the_last_ten_gaps_count():
     # gaps 100d, 5 x 2d, 5 x 1d: last ten -> median 1.5d -> silence 4.5d
     h = History()
-    act(h, "+0s", "+100d", "+102d", "+104d", "+106d", "+108d", "+110d",
-        "+111d", "+112d", "+113d", "+114d", "+115d")
+    act(
+        h,
+        "+0s",
+        "+100d",
+        "+102d",
+        "+104d",
+        "+106d",
+        "+108d",
+        "+110d",
+        "+111d",
+        "+112d",
+        "+113d",
+        "+114d",
+        "+115d",
+    )
     [a] = fired(run(h, until="+120d"), P)
     check(a, time=h.t("+119d12h"))
 

@@ -13,8 +13,18 @@ def test_marketing_on_opted_out_channel_is_a_critical_notice():
     send = h.at("+1h").marketing(channel="email")
     r = run(h, until="+30d")
     [a] = fired(r, P)
-    check(a, type="alert.fired", subject="C-1", time=h.t("+1h"), pattern=P, danger_point=2,
-          severity="critical", status="firing", phase="prospect", trigger=send)
+    check(
+        a,
+        type="alert.fired",
+        subject="C-1",
+        time=h.t("+1h"),
+        pattern=P,
+        danger_point=2,
+        severity="critical",
+        status="firing",
+        phase="prospect",
+        trigger=send,
+    )
     assert resolved(r, P) == []
 
 

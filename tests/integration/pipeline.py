@@ -1,0 +1,122 @@
+"""Helpers for end-to-end tests: a worker per test, histories, and reading topics back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from agents.replay import replay
+from schemas import codec
+from schemas.events import Touchpoint, encode_event
+from schemas.timestamps import parse_instant
+from streams.broker import free_port
+from streams.settings import Settings
+from streams.traffic import lifecycle_history
+
+HISTORY_START = parse_instant("2024-01-01T00:00:00Z")
+
+
+def worker_settings(bootstrap_servers: str, name: Callable[[str], str], data_dir: Path) -> Settings:
+    """A worker of its own for one test: own topics, group, state directory and metrics port."""
+    return Settings(
+        bootstrap_servers=bootstrap_servers,
+        app_id=name("sentinel"),
+        touchpoints_topic=name("touchpoints"),
+        alerts_topic=name("alerts"),
+        dead_letter_topic=name("dead-letters"),
+        partitions=4,
+        data_dir=str(data_dir),
+        metrics_port=free_port(),
+        rebalance_timeout=3000,
+        session_timeout=6000,
+        idle_advance=False,
+        tick_interval=500,
+        embedded_broker=True,
+    )
+
+
+def history_lines(customers: int, seed: int = 11) -> tuple[list[bytes], int]:
+    """A generated history as JSON lines, and its last event time."""
+    events = lifecycle_history(customers, seed=seed, start=HISTORY_START, span_days=60)
+    return [encode_event(event) for event in events], events[-1].time
+
+
+def closing_events(at: int, partitions: int) -> list[tuple[int, bytes]]:
+    """One harmless event per input partition at `at`, so every input's clock reaches it."""
+    return [
+        (
+            partition,
+            encode_event(
+                Touchpoint(
+                    f"close-{partition}", "test/clock", "customer.erased", f"clock-{partition}", at, {}
+                )
+            ),
+        )
+        for partition in range(partitions)
+    ]
+
+
+def expected_alerts(lines: list[bytes], until: int) -> list[bytes]:
+    """What `sentinel replay` emits for the lines, up to the time every input's clock reached."""
+    return comparable(replay(lines).alerts, lines, until)
+
+
+def comparable(alerts: Iterable[bytes], lines: list[bytes], until: int) -> list[bytes]:
+    """Sorted alerts up to `until`, leaving out erased customers.
+
+    Erasure drops a customer's pending deadlines at once, whatever their time,
+    so it is the one rule whose outcome depends on when the watermark moved.
+    """
+    erased = {_subject(line) for line in lines if b'"customer.erased"' in line}
+    return sorted(
+        alert
+        for alert in alerts
+        if (decoded := codec.loads(alert))["subject"] not in erased
+        and parse_instant(decoded["time"]) <= until
+    )
+
+
+def _subject(line: bytes) -> str | None:
+    try:
+        event = codec.loads(line)
+    except codec.JSONDecodeError:
+        return None
+    return event.get("subject") if isinstance(event, dict) else None
+
+
+async def produce_closing(settings: Settings, closing: list[tuple[int, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    await producer.start()
+    try:
+        for partition, value in closing:
+            await producer.send_and_wait(settings.touchpoints_topic, value, partition=partition)
+    finally:
+        await producer.stop()
+
+
+async def read_topic(
+    settings: Settings, topic: str, *, at_least: int, wait: float = 90.0, settle: float = 3.0
+) -> list[ConsumerRecord]:
+    """Everything on `topic`: waits for `at_least` records, then for `settle` quiet seconds."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=settings.bootstrap_servers, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    deadline = time.monotonic() + wait
+    quiet_since = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            polled = await consumer.getmany(timeout_ms=300)
+            if polled:
+                quiet_since = time.monotonic()
+                for batch in polled.values():
+                    records.extend(batch)
+            elif len(records) >= at_least and time.monotonic() - quiet_since >= settle:
+                break
+    finally:
+        await consumer.stop()
+    return records

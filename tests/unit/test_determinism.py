@@ -1,0 +1,144 @@
+"""Same input, same alerts: across runs, and whatever the watermark's lag.
+
+The live worker's watermark trails the slowest input partition, a replay's
+trails the newest event; the fine print makes the alerts independent of that,
+which is what lets `sentinel replay` stand in for the worker. The one rule that
+depends on arrival is erasure: it drops a customer's pending deadlines at once,
+whatever their time, so erased customers are left out of the comparison.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agents.config import Config
+from agents.engine import Engine
+from agents.replay import replay
+from schemas import codec
+from schemas.alerts import render
+from schemas.events import Touchpoint, encode_event
+from schemas.timestamps import parse_instant
+from streams.traffic import lifecycle_history
+
+HISTORY = lifecycle_history(250, seed=3, start=parse_instant("2025-01-01T00:00:00Z"), span_days=90)
+ERASED = {event.subject for event in HISTORY if event.type == "customer.erased"}
+
+
+def _kept(alerts: list[bytes]) -> list[bytes]:
+    return sorted(alert for alert in alerts if codec.loads(alert)["subject"] not in ERASED)
+
+
+def _alerts_with_lagging_watermark(events: list[Touchpoint], advance_every: int) -> list[bytes]:
+    """Drive the engine as the worker does: the caller moves the watermark, now and then."""
+    engine = Engine(Config.default(), follow_event_time=False)
+    alerts: list[bytes] = []
+    for position, event in enumerate(events, start=1):
+        engine.process(event)
+        if position % advance_every == 0:
+            engine.advance_to(engine.latest_event_time - engine.lateness)
+        alerts.extend(render(alert) for alert in engine.drain())
+    engine.finish()
+    alerts.extend(render(alert) for alert in engine.drain())
+    return alerts
+
+
+def test_replay_is_deterministic() -> None:
+    lines = [encode_event(event) for event in HISTORY]
+    first, second = replay(lines).alerts, replay(lines).alerts
+    assert len(first) > 1000
+    assert first == second
+
+
+@pytest.mark.parametrize("advance_every", [7, 250, 1000])
+def test_alerts_do_not_depend_on_how_far_the_watermark_lags(advance_every: int) -> None:
+    expected = _kept(replay([encode_event(event) for event in HISTORY]).alerts)
+    assert len(expected) > 1000
+    assert _kept(_alerts_with_lagging_watermark(HISTORY, advance_every)) == expected
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.binary(max_size=300), max_size=20))
+def test_arbitrary_bytes_never_crash_a_replay(lines: list[bytes]) -> None:
+    outcome = replay(line.replace(b"\n", b" ") for line in lines)
+    assert outcome.alerts == []
+    assert len(outcome.rejected) <= sum(1 for line in lines if line.strip())
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+event_types = st.sampled_from(
+    [
+        "contact.made",
+        "order.placed",
+        "case.opened",
+        "case.updated",
+        "feedback.received",
+        "rep.assigned",
+        "marketing.sent",
+        "invoice.issued",
+        "preference.updated",
+        "customer.erased",
+        "no.such.type",
+    ]
+)
+
+
+@st.composite
+def almost_valid_events(draw: st.DrawFn) -> dict[str, object]:
+    """Envelopes that are mostly right, with data drawn from anything JSON can hold."""
+    event: dict[str, object] = {
+        "specversion": "1.0",
+        "id": draw(st.text(min_size=1, max_size=5)),
+        "source": "fuzz",
+        "type": draw(event_types),
+        "subject": draw(st.sampled_from(["C-1", "C-2"])),
+        "time": draw(
+            st.sampled_from(["2026-03-01T09:00:00Z", "2026-03-03T10:00:00Z", "2026-13-01T00:00:00Z"])
+        ),
+        "data": draw(
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "channel",
+                        "direction",
+                        "amount",
+                        "case_id",
+                        "kind",
+                        "severity",
+                        "score",
+                        "rep",
+                        "fees",
+                        "preferred_channels",
+                        "interests",
+                        "topic",
+                        "agreed_amount",
+                    ]
+                ),
+                json_values,
+                max_size=6,
+            )
+        ),
+    }
+    if draw(st.booleans()):
+        del event[draw(st.sampled_from(sorted(event)))]
+    return event
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(almost_valid_events(), max_size=15))
+def test_arbitrary_json_never_crashes_parser_or_engine(events: list[dict[str, object]]) -> None:
+    outcome = replay([codec.dumps(event) for event in events], until="2027-01-01T00:00:00Z")
+    assert len(outcome.rejected) + outcome.duplicates <= len(events)
+    for alert in outcome.alerts:
+        assert codec.loads(alert)["source"] == "touchpoint-sentinel"
