@@ -1,0 +1,88 @@
+"""`sentinel replay` and `sentinel patterns` as a user runs them: stdout, stderr, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from schemas import codec
+
+LEAD = (
+    b'{"specversion":"1.0","id":"e1","source":"crm","type":"lead.created","subject":"C-1",'
+    b'"time":"2026-03-01T09:00:00Z","data":{"owner":"R-1"}}'
+)
+CONTACT = (
+    b'{"specversion":"1.0","id":"e2","source":"crm","type":"contact.made","subject":"C-1",'
+    b'"time":"2026-03-04T09:00:00Z","data":{"channel":"phone","direction":"outbound"}}'
+)
+
+
+def sentinel(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_replay_prints_only_alerts_and_reports_rejected_lines_on_stderr(tmp_path: Path) -> None:
+    history = tmp_path / "history.jsonl"
+    history.write_bytes(b"\n".join([LEAD, b"{not json", b"", CONTACT, LEAD]) + b"\n")
+    done = sentinel("replay", str(history))
+    assert done.returncode == 0
+    alerts = [codec.loads(line) for line in done.stdout.splitlines()]
+    assert [(a["type"], a["data"]["pattern"], a["time"]) for a in alerts] == [
+        ("alert.fired", "lead_not_followed_up", "2026-03-03T09:00:00Z"),
+        ("alert.resolved", "lead_not_followed_up", "2026-03-04T09:00:00Z"),
+    ]
+    assert b"line 2: rejected (invalid_json)" in done.stderr
+    assert b"1 duplicate events ignored" in done.stderr
+
+
+def test_replay_reads_stdin_and_until_runs_the_clock_on() -> None:
+    without = sentinel("replay", "-", stdin=LEAD + b"\n")
+    assert without.stdout == b""
+    later = sentinel("replay", "--until", "2026-03-05T00:00:00Z", "-", stdin=LEAD + b"\n")
+    assert codec.loads(later.stdout)["time"] == "2026-03-03T09:00:00Z"
+
+
+def test_replay_output_is_identical_across_runs(tmp_path: Path) -> None:
+    history = tmp_path / "history.jsonl"
+    history.write_bytes(LEAD + b"\n" + CONTACT + b"\n")
+    assert sentinel("replay", str(history)).stdout == sentinel("replay", str(history)).stdout
+
+
+def test_unreadable_input_and_bad_arguments_exit_non_zero(tmp_path: Path) -> None:
+    missing = sentinel("replay", str(tmp_path / "absent.jsonl"))
+    assert missing.returncode == 2
+    assert b"cannot read" in missing.stderr
+    bad_until = sentinel("replay", "--until", "tomorrow", "-", stdin=b"")
+    assert bad_until.returncode == 2
+    assert b"--until" in bad_until.stderr
+    config = tmp_path / "thresholds.toml"
+    config.write_text("[patterns.nope]\n")
+    bad_config = sentinel("replay", "--config", str(config), "-", stdin=b"")
+    assert bad_config.returncode == 2
+    assert b"unknown key patterns.nope" in bad_config.stderr
+
+
+def test_config_switches_a_pattern_off_in_replay(tmp_path: Path) -> None:
+    config = tmp_path / "thresholds.toml"
+    config.write_text("[patterns.lead_not_followed_up]\nenabled = false\n")
+    done = sentinel(
+        "replay", "--config", str(config), "--until", "2026-04-01T00:00:00Z", "-", stdin=LEAD + b"\n"
+    )
+    assert done.returncode == 0
+    assert done.stdout == b""
+
+
+def test_patterns_lists_the_catalog() -> None:
+    done = sentinel("patterns", "--json")
+    rows = [codec.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 18
+    assert rows[0]["pattern"] == "lead_not_followed_up"
+    assert rows[0]["thresholds"] == {"within": "2d"}
+    assert all(row["summary"] and row["recommendation"] for row in rows)
