@@ -157,6 +157,21 @@ def test_schema_and_parser_agree(sample: Sample) -> None:
 
 
 @pytest.mark.parametrize(
+    "sample", _params([sample for sample in ALL_SAMPLES if isinstance(sample.event, dict)])
+)
+def test_fast_path_never_accepts_what_the_rule_by_rule_check_refuses(sample: Sample) -> None:
+    """The fast path may only give up (None); when it answers, it answers like the full check."""
+    fast = events._parse_well_formed(copy.deepcopy(sample.event), None)
+    try:
+        full: events.Touchpoint | None = events._parse_rule_by_rule(copy.deepcopy(sample.event), None)
+    except InvalidEvent:
+        full = None
+    if fast is not None:
+        assert fast == full
+    assert (full is not None) == (sample.reason is None)
+
+
+@pytest.mark.parametrize(
     "sample", _params([sample for sample in ALL_SAMPLES if not isinstance(sample.event, list)])
 )
 def test_decode_message_gives_the_same_verdict_from_bytes(sample: Sample) -> None:

@@ -1,0 +1,221 @@
+"""Throughput of the pure detection core against the issue's goal: 200,000 events/s in one process.
+
+One seeded, realistic lifecycle history (streams.traffic) is encoded to JSON lines
+and measured in three stages, side by side, so a change shows where it helps:
+
+- decode: `decode_message` on every line (JSON parsing plus the contract checks);
+- engine: `Engine.process` on already decoded events (state, patterns, deadlines);
+- core:   decode + engine + rendering every alert to bytes: exactly what
+          `sentinel replay` does (`agents.replay.run_replay`), minus the file IO.
+
+Each stage streams like the replay does: decoded events and rendered alerts are
+dropped as they come, except the events the engine stage needs, which are
+decoded beforehand (untimed) and frozen out of the garbage collector's sight so
+that they do not tax the engine with collections a streaming run never makes.
+Rates use wall time; CPU time is reported too, as it is steadier on a shared machine.
+It also reports the per-customer state size, encoded (the changelog value) and in memory.
+
+    .venv/bin/python -m bench.engine [--customers N] [--seed S] [--repeat R]
+
+Prints a table and writes bench/results/engine.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.config import Config
+from agents.engine import Engine
+from agents.replay import run_replay
+from agents.state import CustomerState
+from schemas.events import Rejected, Touchpoint, decode_message, encode_event
+from streams.traffic import lifecycle_history
+
+GOAL_EVENTS_PER_SECOND = 200_000
+RESULTS = Path(__file__).parent / "results" / "engine.json"
+STATE_SAMPLE = 2_000
+
+
+def decode_all(lines: list[bytes]) -> int:
+    """Stage "decode": every line through the contract gate, results dropped; returns the rejects."""
+    rejected = 0
+    for line in lines:
+        rejected += len(decode_message(line)[1])
+    return rejected
+
+
+def decoded_events(lines: list[bytes]) -> list[Touchpoint]:
+    """The input of the engine stage (untimed), kept out of the garbage collector's generations."""
+    events = [event for line in lines for event in decode_message(line)[0]]
+    gc.collect()
+    gc.freeze()
+    return events
+
+
+def run_engine(events: list[Touchpoint], config: Config) -> tuple[Engine, int]:
+    """Stage "engine": pre-decoded events through a fresh engine, to the end of input."""
+    engine = Engine(config)
+    alerts = 0
+    for event in events:
+        engine.process(event)
+        alerts += len(engine.drain())
+    engine.finish()
+    alerts += len(engine.drain())
+    return engine, alerts
+
+
+def run_core(lines: list[bytes], config: Config) -> int:
+    """Stage "core": the replay loop (decode, engine, render); alert bytes counted, then dropped."""
+    alerts = 0
+
+    def emit(alert: bytes) -> None:
+        nonlocal alerts
+        alerts += 1
+
+    def reject(number: int, bad: Rejected) -> None:
+        raise AssertionError(f"line {number} rejected: {bad.reason} {bad.message}")
+
+    run_replay(lines, config=config, until=None, emit=emit, reject=reject)
+    return alerts
+
+
+def timed(stage: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """Wall and CPU seconds of the fastest of `repeat` runs (the least disturbed), and its result."""
+    best: tuple[float, float, Any] = (float("inf"), float("inf"), None)
+    for _ in range(repeat):
+        gc.collect()
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = stage()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if wall < best[0]:
+            best = (wall, cpu, result)
+    return best
+
+
+def deep_size(value: Any, seen: set[int] | None = None) -> int:
+    """Approximate memory held by a state: the object plus everything only it reaches.
+
+    Shared singletons (small ints, interned strings, None, booleans) are counted
+    once per state, which overstates a little; good enough to compare layouts.
+    """
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        size += sum(deep_size(key, seen) + deep_size(item, seen) for key, item in value.items())
+    elif isinstance(value, list | tuple | set | frozenset):
+        size += sum(deep_size(item, seen) for item in value)
+    elif is_dataclass(value):
+        size += sum(deep_size(getattr(value, field.name), seen) for field in fields(value))
+    return size
+
+
+def state_sizes(states: list[CustomerState]) -> dict[str, float]:
+    """Average encoded (changelog) and in-memory bytes per customer, over an even sample."""
+    step = max(1, len(states) // STATE_SAMPLE)
+    sample = states[::step]
+    encoded = sum(len(state.encode()) for state in sample) / len(sample)
+    in_memory = sum(deep_size(state) for state in sample) / len(sample)
+    return {
+        "customers": len(states),
+        "sampled": len(sample),
+        "encoded_bytes_per_customer": round(encoded, 1),
+        "in_memory_bytes_per_customer": round(in_memory, 1),
+    }
+
+
+def stage_row(name: str, timing: tuple[float, float, Any], events: int, alerts: int | None) -> dict[str, Any]:
+    wall, cpu, _ = timing
+    per_second = events / wall
+    return {
+        "stage": name,
+        "seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
+        "events_per_s": round(per_second),
+        "us_per_event": round(1e6 / per_second, 2),
+        "cpu_us_per_event": round(1e6 * cpu / events, 2),
+        "goal_ratio": round(per_second / GOAL_EVENTS_PER_SECOND, 3),
+        "alerts": alerts,
+    }
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print(
+        f"\n{report['events']:,} events, {report['customers']:,} customers "
+        f"(goal {GOAL_EVENTS_PER_SECOND:,} events/s)\n"
+    )
+    print(
+        f"{'stage':<8}{'seconds':>9}{'events/s':>11}{'µs/event':>10}{'cpu µs':>8}{'of goal':>9}{'alerts':>9}"
+    )
+    for row in report["stages"]:
+        alerts = "" if row["alerts"] is None else f"{row['alerts']:,}"
+        print(
+            f"{row['stage']:<8}{row['seconds']:>9.2f}{row['events_per_s']:>11,}{row['us_per_event']:>10.2f}"
+            f"{row['cpu_us_per_event']:>8.2f}{row['goal_ratio']:>9.2f}{alerts:>9}"
+        )
+    state = report["state"]
+    print(
+        f"\nstate: {state['encoded_bytes_per_customer']:.0f} bytes/customer encoded, "
+        f"~{state['in_memory_bytes_per_customer']:.0f} bytes/customer in memory "
+        f"(sample of {state['sampled']:,})"
+    )
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000, help="customers in the history")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generated history")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per stage; the best is reported")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON report goes")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    history = lifecycle_history(args.customers, seed=args.seed)
+    lines = [encode_event(event) for event in history]
+    del history
+    print(f"generated {len(lines):,} events in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+    config = Config.default()
+    decode = timed(lambda: decode_all(lines), args.repeat)
+    assert decode[2] == 0, f"{decode[2]} generated events were rejected"
+    events = decoded_events(lines)
+    engine_run = timed(lambda: run_engine(events, config), args.repeat)
+    engine, engine_alerts = engine_run[2]
+    core = timed(lambda: run_core(lines, config), args.repeat)
+    assert core[2] == engine_alerts, "the replay core and the bare engine disagree"
+
+    report: dict[str, Any] = {
+        "customers": args.customers,
+        "seed": args.seed,
+        "events": len(events),
+        "goal_events_per_s": GOAL_EVENTS_PER_SECOND,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "machine": platform.machine(),
+        "stages": [
+            stage_row("decode", decode, len(events), None),
+            stage_row("engine", engine_run, len(events), engine_alerts),
+            stage_row("core", core, len(events), core[2]),
+        ],
+        "state": state_sizes(list(engine.states.values())),
+    }
+    print_table(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwritten to {args.output}", file=sys.stderr)
+    return report
+
+
+if __name__ == "__main__":
+    main()
