@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -11,6 +12,12 @@ from typing import BinaryIO
 from schemas.errors import SentinelError
 
 Command = Callable[[argparse.Namespace], int]
+
+
+def relax_garbage_collector() -> None:
+    """Collect young objects less often: millions of long-lived customer states made the
+    default threshold (700 allocations) walk them constantly; 17-40% of replay CPU here."""
+    gc.set_threshold(100_000, 50, 100)
 
 
 def _open_lines(path: str) -> Iterator[bytes]:
@@ -180,6 +187,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("replay", "worker"):
+        relax_garbage_collector()
     run: Command = args.run
     try:
         return run(args)
