@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from schemas import codec
@@ -136,10 +137,15 @@ def test_a_librdkafka_client_produces_touchpoints_and_reads_alerts(
     assert comparable(received, lines, last_time) == expected
 
 
+@pytest.mark.parametrize(
+    ("store", "second_data_dir"),
+    [("memory://", "second"), ("rocksdb://", "first")],
+    ids=["memory-store-recovers-from-changelog", "rocksdb-store-keeps-local-state"],
+)
 def test_a_restarted_worker_neither_loses_nor_repeats_alerts(
-    bootstrap_servers: str, unique_name: UniqueName, tmp_path: Path
+    bootstrap_servers: str, unique_name: UniqueName, tmp_path: Path, store: str, second_data_dir: str
 ) -> None:
-    settings = worker_settings(bootstrap_servers, unique_name, tmp_path / "first")
+    settings = worker_settings(bootstrap_servers, unique_name, tmp_path / "first").replace(store=store)
     lines, last_time = history_lines(120, seed=23)
     closing = closing_events(last_time + 5 * MINUTE, settings.partitions)
     expected = expected_alerts([*lines, *(value for _, value in closing)], last_time)
@@ -150,7 +156,7 @@ def test_a_restarted_worker_neither_loses_nor_repeats_alerts(
         first = asyncio.run(read_topic(settings, settings.alerts_topic, at_least=1, settle=4.0))
     assert first, "the first worker produced no alerts before it was stopped"
 
-    restarted = settings.replace(data_dir=str(tmp_path / "second"))
+    restarted = settings.replace(data_dir=str(tmp_path / second_data_dir))
     with WorkerProcess(restarted, tmp_path / "second.log"):
         asyncio.run(produce_lines(restarted, lines[half:]))
         asyncio.run(produce_closing(restarted, closing))
