@@ -132,7 +132,7 @@ def register_detector(
         if engine.watermark != BEFORE_TIME:
             metrics.watermark.labels(str(partition)).set(engine.watermark / 1000)
         metrics.customers.set(sum(len(e.states) for e in detectors.engines.values()))
-        metrics.deadlines.set(sum(len(e.deadlines) for e in detectors.engines.values()))
+        metrics.deadlines.set(sum(e.customers_waiting for e in detectors.engines.values()))
 
     async def detect(stream: StreamT[bytes]) -> AsyncIterator[None]:
         event: EventT[bytes]

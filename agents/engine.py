@@ -65,6 +65,8 @@ class Engine:
         self.lateness = config.engine.lateness
         self.states: MutableMapping[str, CustomerState] = states if states is not None else {}
         self.deadlines = DeadlineIndex()
+        self.customers_waiting = 0
+        """Customers with at least one pending deadline (the deadline index also holds stale entries)."""
         self.watermark = BEFORE_TIME
         self.latest_event_time = BEFORE_TIME
         self.counts = EngineCounts()
@@ -91,8 +93,11 @@ class Engine:
         self.counts.events += 1
         if event.type == "customer.erased":
             self.counts.erased += 1
-            if self.states.pop(subject, None) is not None:
+            erased = self.states.pop(subject, None)
+            if erased is not None:
                 self.touched.add(subject)
+                if erased.next_due():
+                    self.customers_waiting -= 1
             self._follow(event.time)
             return
         state = self.states.get(subject)
@@ -116,8 +121,10 @@ class Engine:
         for pattern in self._reacting[event.type]:
             pattern.on_event(step, event)
         due_after = state.next_due()
-        if due_after and due_after != due_before:
-            self.deadlines.push(due_after, subject)
+        if due_after != due_before:
+            self.customers_waiting += bool(due_after) - bool(due_before)
+            if due_after:
+                self.deadlines.push(due_after, subject)
         self.touched.add(subject)
         self._follow(event.time)
 
@@ -137,6 +144,8 @@ class Engine:
                 following = state.next_due()
                 if following:
                     deadlines.push(following, subject)
+                else:
+                    self.customers_waiting -= 1
         if len(deadlines) > STALE_INDEX_FACTOR * len(states) + 1024:
             self.reindex()
 
@@ -152,6 +161,7 @@ class Engine:
         self.deadlines.rebuild(
             (due, subject) for subject, state in self.states.items() if (due := state.next_due())
         )
+        self.customers_waiting = len(self.deadlines)
 
     def _follow(self, event_time: int) -> None:
         if event_time > self.latest_event_time:

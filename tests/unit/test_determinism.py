@@ -142,3 +142,14 @@ def test_arbitrary_json_never_crashes_parser_or_engine(events: list[dict[str, ob
     assert len(outcome.rejected) + outcome.duplicates <= len(events)
     for alert in outcome.alerts:
         assert codec.loads(alert)["source"] == "touchpoint-sentinel"
+
+
+def test_engine_counts_customers_waiting_for_a_deadline_exactly() -> None:
+    engine = Engine(Config.default())
+    for event in HISTORY:
+        engine.process(event)
+        if event.subject == HISTORY[0].subject or len(engine.states) % 97 == 0:
+            waiting = sum(1 for state in engine.states.values() if state.next_due())
+            assert engine.customers_waiting == waiting
+    engine.finish()
+    assert engine.customers_waiting == sum(1 for state in engine.states.values() if state.next_due())
