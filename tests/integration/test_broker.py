@@ -204,20 +204,14 @@ async def test_clients_interoperate(bootstrap_servers: str, unique_topic: str) -
 def test_run_forever_stops_cleanly_on_signal(stop_signal: signal.Signals) -> None:
     """``sentinel broker`` runs until Ctrl-C or SIGTERM, then exits 0 and frees its port."""
     port = free_port()
-    script = (
-        "import sys\n"
-        "from streams.broker import run_forever\n"
-        "sys.exit(run_forever(int(sys.argv[1]),"
-        " on_ready=lambda b: print(b.bootstrap_servers, flush=True)))\n"
-    )
     with subprocess.Popen(
-        [sys.executable, "-c", script, str(port)],
+        [sys.executable, "-m", "streams.cli", "broker", "--port", str(port)],
         stdout=subprocess.PIPE,
         cwd=Path(__file__).parents[2],
     ) as process:
         try:
             assert process.stdout is not None
-            assert process.stdout.readline().decode().strip() == f"127.0.0.1:{port}"
+            assert process.stdout.readline().decode().startswith(f"embedded broker on 127.0.0.1:{port}")
             process.send_signal(stop_signal)
             assert process.wait(10) == 0
         finally:
