@@ -75,6 +75,21 @@ class Step:
             return "established"
         return "new_customer"
 
+    def memo(self) -> dict[str, Any]:
+        """The customer's per-pattern memos (created on first use); each pattern uses its name as key."""
+        memo = self.state.memo
+        if memo is None:
+            memo = self.state.memo = {}
+        return memo
+
+    def answer_after_trigger(self, pattern: Pattern, key: str, event: Touchpoint, resolution: str) -> str:
+        """`answer`, but only for an event no earlier than what started the watch (a late, older
+        contact does not answer a later order)."""
+        watch = self.watch(key)
+        if watch is None or event.time < watch.since:
+            return IDLE
+        return self.answer(pattern, key, event.time, resolution, event.id)
+
     def watch(self, key: str) -> Watch | None:
         watches = self.state.watches
         return watches.get(key) if watches else None

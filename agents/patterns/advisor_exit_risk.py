@@ -40,8 +40,7 @@ class AdvisorExitRisk(Pattern):
         state = step.state
         if event.type == "contact.made":
             if is_outbound_contact(event):
-                memo = state.memo if state.memo is not None else {}
-                state.memo = memo
+                memo = step.memo()
                 contacts: list[list[Any]] = memo.setdefault(self.name, [])
                 contacts.append([event.time, event.data.get("rep")])
                 horizon = event.time - self.limits.window

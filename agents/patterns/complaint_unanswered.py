@@ -35,8 +35,7 @@ class ComplaintUnanswered(Pattern):
             if is_outbound_contact(event) and step.state.watches:
                 prefix = self.name + "|"
                 for key in [key for key in step.state.watches if key.startswith(prefix)]:
-                    if event.time >= step.state.watches[key].since:
-                        step.answer(self, key, event.time, "contact", event.id)
+                    step.answer_after_trigger(self, key, event, "contact")
             return
         key = self.key(event.data["case_id"])
         if event.type == "case.resolved":

@@ -37,9 +37,7 @@ class ContactPersonChanged(Pattern):
         previous, current = step.previous_rep, event.data["rep"]
         if previous is None or previous == current:
             return
-        state = step.state
-        memo = state.memo if state.memo is not None else {}
-        state.memo = memo
+        memo = step.memo()
         changes: list[int] = memo.setdefault(self.name, [])
         changes.append(event.time)
         changes[:] = [at for at in changes if event.time - at <= self.limits.window][-MAX_REMEMBERED_CHANGES:]

@@ -29,8 +29,7 @@ class CostlyChangeRequest(Pattern):
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         state = step.state
-        memo = state.memo if state.memo is not None else {}
-        state.memo = memo
+        memo = step.memo()
         if memo.get(self.name):
             return
         memo[self.name] = True

@@ -34,9 +34,7 @@ class DetractorFeedback(Pattern):
     Thresholds = Thresholds
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
-        state = step.state
-        memo = state.memo if state.memo is not None else {}
-        state.memo = memo
+        memo = step.memo()
         score = int(event.data["score"])
         previous = memo.get(self.name)
         memo[self.name] = score

@@ -40,9 +40,7 @@ class HiddenCosts(Pattern):
             return
         invoice_id = data.get("invoice_id")
         if invoice_id is not None:
-            state = step.state
-            memo = state.memo if state.memo is not None else {}
-            state.memo = memo
+            memo = step.memo()
             noticed: list[str] = memo.setdefault(self.name, [])
             if invoice_id in noticed:
                 return

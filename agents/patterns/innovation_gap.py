@@ -40,8 +40,7 @@ class InnovationGap(Pattern):
             return
         if not state.clock_start or event.time < state.clock_start:
             return
-        memo = state.memo if state.memo is not None else {}
-        state.memo = memo
+        memo = step.memo()
         if event.time >= memo.get(self.name, (0, ""))[0]:
             memo[self.name] = [event.time, event.id]
         if step.answer(self, self.name, event.time, "innovation", event.id) != DEFERRED and step.may_trigger:

@@ -29,8 +29,7 @@ class IrrelevantContent(Pattern):
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         state = step.state
-        memo = state.memo if state.memo is not None else {}
-        state.memo = memo
+        memo = step.memo()
         if event.type == "marketing.engaged":
             memo.pop(self.name, None)
             step.resolve(self, self.name, event.time, "engaged", event.id)

@@ -41,8 +41,7 @@ class MissingAppreciation(Pattern):
         watch = step.watch(self.name)
         if watch is not None and event.time < watch.since:
             return
-        memo = state.memo if state.memo is not None else {}
-        state.memo = memo
+        memo = step.memo()
         if event.time >= memo.get(self.name, (0, ""))[0]:
             memo[self.name] = [event.time, event.id]
         if step.answer(self, self.name, event.time, "contact", event.id) != DEFERRED and step.may_trigger:

@@ -34,8 +34,7 @@ class NewCustomerFlooding(Pattern):
         first_order = state.first_order_at
         if not first_order or not first_order <= event.time <= first_order + self.limits.window:
             return
-        memo = state.memo if state.memo is not None else {}
-        state.memo = memo
+        memo = step.memo()
         sends = memo.get(self.name, 0) + 1
         if sends > self.limits.sends:
             return

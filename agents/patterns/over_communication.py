@@ -41,9 +41,7 @@ class OverCommunication(Pattern):
     def on_event(self, step: Step, event: Touchpoint) -> None:
         if not is_communication(event):
             return
-        state = step.state
-        memo = state.memo if state.memo is not None else {}
-        state.memo = memo
+        memo = step.memo()
         sent: list[list[Any]] = memo.setdefault(self.name, [])
         bisect.insort(sent, [event.time, event.id])
         del sent[: -2 * (self.limits.max_communications + 1)]

@@ -35,9 +35,7 @@ class PostPurchaseDissonance(Pattern):
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         if is_outbound_contact(event):
-            watch = step.watch(self.name)
-            if watch is not None and event.time >= watch.since:
-                step.answer(self, self.name, event.time, "contact", event.id)
+            step.answer_after_trigger(self, self.name, event, "contact")
         elif event.type == "order.placed" and step.may_trigger:
             if event.data["amount"] < self.limits.min_amount:
                 return

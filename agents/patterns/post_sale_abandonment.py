@@ -31,9 +31,7 @@ class PostSaleAbandonment(Pattern):
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         if is_outbound_contact(event):
-            watch = step.watch(self.name)
-            if watch is not None and event.time >= watch.since:
-                step.answer(self, self.name, event.time, "contact", event.id)
+            step.answer_after_trigger(self, self.name, event, "contact")
         elif event.type == "order.placed" and not step.had_order and step.may_trigger:
             due = event.time + self.limits.within
             if not event.time <= step.state.last_outbound_at <= due:

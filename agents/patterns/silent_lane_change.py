@@ -49,9 +49,7 @@ class SilentLaneChange(Pattern):
     def on_event(self, step: Step, event: Touchpoint) -> None:
         if not is_activity(event):
             return
-        state = step.state
-        memo = state.memo if state.memo is not None else {}
-        state.memo = memo
+        memo = step.memo()
         count, times, latest_id = memo.get(self.name) or (0, [], "")
         if not times or event.time >= times[-1]:
             latest_id = event.id

@@ -42,7 +42,7 @@ class WrongChannel(Pattern):
             severity, rule = "warning", "not_preferred"
         else:
             return
-        memo = state.memo if state.memo is not None else {}
+        memo = step.memo()
         last_notices: dict[str, int] = memo.setdefault(self.name, {})
         last = last_notices.get(channel)
         if last is not None and event.time - last < self.limits.quiet_period:
@@ -52,7 +52,6 @@ class WrongChannel(Pattern):
             del last_notices[stale]
         while len(last_notices) > MAX_REMEMBERED_CHANNELS:
             del last_notices[min(last_notices, key=last_notices.__getitem__)]
-        state.memo = memo
         evidence = {
             "channel": channel,
             "rule": rule,
