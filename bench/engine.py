@@ -38,6 +38,7 @@ from agents.engine import Engine
 from agents.replay import run_replay
 from agents.state import CustomerState
 from schemas.events import Rejected, Touchpoint, decode_message, encode_event
+from streams.cli import relax_garbage_collector
 from streams.traffic import lifecycle_history
 
 GOAL_EVENTS_PER_SECOND = 200_000
@@ -179,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeat", type=int, default=1, help="runs per stage; the best is reported")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON report goes")
     args = parser.parse_args(argv)
+    relax_garbage_collector()
 
     started = time.perf_counter()
     history = lifecycle_history(args.customers, seed=args.seed)
