@@ -126,12 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    import logging
-
     from streams.settings import Settings
     from streams.worker import run_worker
 
-    logging.basicConfig(level=args.loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return run_worker(Settings.load(args.settings), loglevel=args.loglevel)
 
 
