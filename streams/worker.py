@@ -30,7 +30,7 @@ def run_worker(settings: Settings, config: Config | None = None, *, loglevel: st
     sentinel = create_app(settings, config)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=sentinel.registry)
-        log.warning("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
+        sys.stderr.write(f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics\n")
     worker = faust.Worker(sentinel.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.spinner = None  # a terminal spinner writes escape codes into log files
     worker.execute_from_commandline()
