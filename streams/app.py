@@ -24,7 +24,7 @@ from agents.config import Config, load_config
 from agents.detect import PartitionDetectors, register_detector
 from agents.ingest import IngestLoop, Routed, wall_clock_ms
 from streams.broker import create_topics, use_true_end_offsets
-from streams.kafka import aiokafka_options, bootstrap_list, faust_credentials
+from streams.kafka import LazyProducer, aiokafka_options, bootstrap_list, faust_credentials
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -80,9 +80,6 @@ def create_app(
         partitions=settings.partitions,
         internal=True,
     )
-    alerts = app.topic(
-        settings.alerts_topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
 
     def table(name: str, help_text: str) -> TableT[bytes, bytes]:
         return app.Table(
@@ -104,7 +101,9 @@ def create_app(
         idle_after_ms=settings.idle_after,
         idle_advance=settings.idle_advance,
     )
-    register_detector(app, internal, alerts, detectors, metrics, wall_clock_ms)
+    register_detector(
+        app, internal, settings.alerts_topic, LazyProducer(settings), detectors, metrics, wall_clock_ms
+    )
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -141,6 +140,7 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_wait_ms=50,
         rebalance_timeout_ms=settings.rebalance_timeout,
         session_timeout_ms=settings.session_timeout,
         heartbeat_interval_ms=min(3000, settings.session_timeout // 3),

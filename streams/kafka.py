@@ -6,6 +6,7 @@ import ssl
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaProducer
 from aiokafka.helpers import create_ssl_context
 
 from streams.settings import Settings
@@ -51,3 +52,23 @@ def faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | Non
             ssl_context=_ssl_context(settings) if protocol == "SASL_SSL" else None,
         )
     return None
+
+
+class LazyProducer:
+    """One aiokafka producer for a worker's agent, started on first use inside the running loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._options = aiokafka_options(settings)
+        self._producer: AIOKafkaProducer | None = None
+
+    async def get(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(linger_ms=5, max_batch_size=1024 * 1024, **self._options)
+            await producer.start()
+            self._producer = producer
+        return self._producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
