@@ -116,9 +116,6 @@ def _partition_key(partition: int) -> bytes:
     return str(partition).encode()
 
 
-Publish = Callable[[list[tuple[Alert, int | None]]], Any]
-
-
 def register_detector(
     app: faust.App,
     source: faust.TopicT,

@@ -26,9 +26,3 @@ class InvalidEvent(SentinelError, ValueError):
 
 class ConfigError(SentinelError, ValueError):
     """A settings or thresholds file that names an unknown key or holds a bad value."""
-
-
-class BrokerUnavailable(SentinelError):
-    """The Kafka broker could not be reached or started; may work on a later try."""
-
-    retriable = True

@@ -30,6 +30,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from schemas.errors import SentinelError
+
 __all__ = [
     "DEFAULT_PORT",
     "BrokerError",
@@ -52,8 +54,8 @@ _PROBE_CLIENT_ID: Final = b"sentinel-probe"
 _LOG_TAIL_BYTES: Final = 4000
 
 
-class BrokerError(RuntimeError):
-    """The embedded broker could not be found, started, or kept running."""
+class BrokerError(SentinelError, RuntimeError):
+    """The embedded broker could not be found, started, or kept running, or a topic disagrees."""
 
 
 def tansu_binary() -> Path:
@@ -463,8 +465,12 @@ def run_forever(
     return 0
 
 
+FETCH_WAIT_MS: Final = 50
+
+
 def use_true_end_offsets(app: Any) -> None:
-    """Make a Faust app ask for end offsets with `end_offsets` (correct on Tansu).
+    """Make a Faust app ask for end offsets with `end_offsets` (correct on Tansu), and fetch
+    with a short wait, since Tansu does not answer a waiting fetch when data arrives.
 
     Faust recovers a table by reading its changelog up to the partition's end
     offset; with Tansu's answer it stops early and silently loses the newest
@@ -475,6 +481,13 @@ def use_true_end_offsets(app: Any) -> None:
     from faust.transport.drivers import aiokafka as faust_aiokafka
 
     class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+        def _create_worker_consumer(self, transport: Any) -> Any:
+            consumer = super()._create_worker_consumer(transport)
+            # Faust fixes the fetch wait at 1.5 s and Tansu holds every fetch that long
+            # when it starts empty, so the agent read in 1.5 s steps; aiokafka reads this at start.
+            consumer._fetch_max_wait_ms = FETCH_WAIT_MS
+            return consumer
+
         async def _highwaters(self, partitions: Any) -> Any:
             if self.consumer.in_transaction:
                 return await super()._highwaters(partitions)

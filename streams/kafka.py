@@ -63,7 +63,8 @@ class LazyProducer:
 
     async def get(self) -> AIOKafkaProducer:
         if self._producer is None:
-            producer = AIOKafkaProducer(linger_ms=5, max_batch_size=1024 * 1024, **self._options)
+            # No linger: every batch waits for its writes, so lingering would add to each batch.
+            producer = AIOKafkaProducer(linger_ms=0, max_batch_size=1024 * 1024, **self._options)
             await producer.start()
             self._producer = producer
         return self._producer

@@ -9,7 +9,6 @@ something to find. Seeded, so the same arguments give the same history.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,7 +168,3 @@ def lifecycle_history(
         Touchpoint(f"evt-{index:09d}", SOURCES[index % len(SOURCES)], kind, subject, at, data)
         for index, (at, _, subject, kind, data) in enumerate(merged)
     ]
-
-
-def stream(events: list[Touchpoint]) -> Iterator[Touchpoint]:
-    yield from events
