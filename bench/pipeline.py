@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,14 +44,14 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from agents.replay import replay
 from schemas import codec
-from schemas.events import Touchpoint, encode_event
+from schemas.events import encode_event
 from schemas.timestamps import MINUTE, parse_instant
 from streams.broker import EmbeddedBroker, create_topics, end_offsets, free_port
 from streams.clients import produce_lines
 from streams.settings import Settings
 from streams.traffic import lifecycle_history
+from streams.verify import closing_events, comparable, expected_alerts, produce_closing
 from streams.worker import WorkerProcess
 
 GOAL_EVENTS_PER_S = 60_000
@@ -90,21 +90,6 @@ class Workload:
         return sum(map(len, self.lines)) / len(self.lines)
 
 
-def closing_events(at: int, partitions: int) -> list[tuple[int, bytes]]:
-    """As tests/integration/pipeline.py: an erasure of a customer nobody knows, per input partition."""
-    return [
-        (
-            partition,
-            encode_event(
-                Touchpoint(
-                    f"close-{partition}", "bench/clock", "customer.erased", f"clock-{partition}", at, {}
-                )
-            ),
-        )
-        for partition in range(partitions)
-    ]
-
-
 def make_workload(customers: int, events: int, seed: int, span_days: int) -> Workload:
     history = lifecycle_history(customers, seed=seed, start=HISTORY_START, span_days=span_days)
     head = history[:events]
@@ -113,23 +98,6 @@ def make_workload(customers: int, events: int, seed: int, span_days: int) -> Wor
     last_time = head[-1].time
     distinct = len({event.subject for event in head})
     return Workload(lines, distinct, last_time, closing_events(last_time + 5 * MINUTE, PARTITIONS))
-
-
-def expected_alerts(lines: Iterable[bytes], until: int) -> list[bytes]:
-    """What `sentinel replay` emits for the lines, up to the time every input's clock reached."""
-    return sorted(
-        alert for alert in replay(lines).alerts if parse_instant(codec.loads(alert)["time"]) <= until
-    )
-
-
-async def produce_closing(bootstrap: str, topic: str, closing: list[tuple[int, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        for partition, value in closing:
-            await producer.send_and_wait(topic, value, partition=partition)
-    finally:
-        await producer.stop()
 
 
 # --------------------------------------------------------------------------- process probes
@@ -1126,7 +1094,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         expected = expected_alerts(
             [*workload.lines, *(value for _, value in workload.closing)], workload.last_time
         )
-        online = sorted(alerts)
+        online = comparable(
+            alerts, [*workload.lines, *(value for _, value in workload.closing)], workload.last_time
+        )
         equal = online == expected
         report["check"] = {
             "online_alerts": len(online),

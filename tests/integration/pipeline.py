@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from agents.replay import replay
-from schemas import codec
-from schemas.events import Touchpoint, encode_event
+from schemas.events import encode_event
 from schemas.timestamps import parse_instant
+from streams import verify
 from streams.broker import free_port
 from streams.settings import Settings
 from streams.traffic import lifecycle_history
@@ -44,59 +43,6 @@ def history_lines(customers: int, seed: int = 11) -> tuple[list[bytes], int]:
     return [encode_event(event) for event in events], events[-1].time
 
 
-def closing_events(at: int, partitions: int) -> list[tuple[int, bytes]]:
-    """One harmless event per input partition at `at`, so every input's clock reaches it."""
-    return [
-        (
-            partition,
-            encode_event(
-                Touchpoint(
-                    f"close-{partition}", "test/clock", "customer.erased", f"clock-{partition}", at, {}
-                )
-            ),
-        )
-        for partition in range(partitions)
-    ]
-
-
-def expected_alerts(lines: list[bytes], until: int) -> list[bytes]:
-    """What `sentinel replay` emits for the lines, up to the time every input's clock reached."""
-    return comparable(replay(lines).alerts, lines, until)
-
-
-def comparable(alerts: Iterable[bytes], lines: list[bytes], until: int) -> list[bytes]:
-    """Sorted alerts up to `until`, leaving out erased customers.
-
-    Erasure drops a customer's pending deadlines at once, whatever their time,
-    so it is the one rule whose outcome depends on when the watermark moved.
-    """
-    erased = {_subject(line) for line in lines if b'"customer.erased"' in line}
-    return sorted(
-        alert
-        for alert in alerts
-        if (decoded := codec.loads(alert))["subject"] not in erased
-        and parse_instant(decoded["time"]) <= until
-    )
-
-
-def _subject(line: bytes) -> str | None:
-    try:
-        event = codec.loads(line)
-    except codec.JSONDecodeError:
-        return None
-    return event.get("subject") if isinstance(event, dict) else None
-
-
-async def produce_closing(settings: Settings, closing: list[tuple[int, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
-    await producer.start()
-    try:
-        for partition, value in closing:
-            await producer.send_and_wait(settings.touchpoints_topic, value, partition=partition)
-    finally:
-        await producer.stop()
-
-
 async def read_topic(
     settings: Settings, topic: str, *, at_least: int, wait: float = 90.0, settle: float = 3.0
 ) -> list[ConsumerRecord]:
@@ -120,3 +66,7 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+async def produce_closing(settings: Settings, closing: list[tuple[int, bytes]]) -> None:
+    await verify.produce_closing(settings.bootstrap_servers, settings.touchpoints_topic, closing)

@@ -11,18 +11,11 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from schemas import codec
 from schemas.timestamps import MINUTE
 from streams.clients import produce_lines
+from streams.verify import closing_events, comparable, expected_alerts
 from streams.worker import WorkerProcess
 
 from .conftest import UniqueName
-from .pipeline import (
-    closing_events,
-    comparable,
-    expected_alerts,
-    history_lines,
-    produce_closing,
-    read_topic,
-    worker_settings,
-)
+from .pipeline import history_lines, produce_closing, read_topic, worker_settings
 
 BAD_LINES = [
     b"not json at all",

@@ -1,0 +1,69 @@
+"""Checking a live worker against `sentinel replay`: the same history must give the same alerts.
+
+Used by the integration tests and by `make bench`'s correctness check. A worker's
+watermark follows its slowest input partition, so the history ends with one
+harmless event per input partition (`closing_events`) that moves every input's
+clock past the last real event; alerts are then compared up to that time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaProducer
+
+from agents.replay import replay
+from schemas import codec
+from schemas.events import Touchpoint, encode_event
+from schemas.timestamps import parse_instant
+
+
+def closing_events(at: int, partitions: int, source: str = "verify/clock") -> list[tuple[int, bytes]]:
+    """(input partition, event): an erasure of a customer nobody knows, one per partition, at `at`."""
+    return [
+        (
+            partition,
+            encode_event(
+                Touchpoint(f"close-{partition}", source, "customer.erased", f"clock-{partition}", at, {})
+            ),
+        )
+        for partition in range(partitions)
+    ]
+
+
+async def produce_closing(bootstrap_servers: str, topic: str, closing: list[tuple[int, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        for partition, value in closing:
+            await producer.send_and_wait(topic, value, partition=partition)
+    finally:
+        await producer.stop()
+
+
+def expected_alerts(lines: list[bytes], until: int) -> list[bytes]:
+    """What `sentinel replay` emits for the lines, in the form `comparable` gives."""
+    return comparable(replay(lines).alerts, lines, until)
+
+
+def comparable(alerts: Iterable[bytes], lines: list[bytes], until: int) -> list[bytes]:
+    """Sorted alerts up to `until`, leaving out erased customers.
+
+    Erasure drops a customer's pending deadlines at once, whatever their time,
+    so it is the one rule whose outcome depends on when the watermark moved.
+    """
+    erased = {_subject(line) for line in lines if b'"customer.erased"' in line}
+    return sorted(
+        alert
+        for alert in alerts
+        if (decoded := codec.loads(alert))["subject"] not in erased
+        and parse_instant(decoded["time"]) <= until
+    )
+
+
+def _subject(line: bytes) -> str | None:
+    try:
+        event = codec.loads(line)
+    except codec.JSONDecodeError:
+        return None
+    return event.get("subject") if isinstance(event, dict) else None
