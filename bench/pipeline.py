@@ -51,7 +51,7 @@ from streams.broker import EmbeddedBroker, create_topics, end_offsets, free_port
 from streams.clients import produce_lines
 from streams.settings import Settings
 from streams.traffic import lifecycle_history
-from streams.verify import closing_events, comparable, expected_alerts, produce_closing
+from streams.verify import closing_events, comparable, expected_alerts, produce_closing, read_topic
 from streams.worker import WorkerProcess
 
 GOAL_EVENTS_PER_S = 60_000
@@ -451,33 +451,11 @@ def worker_settings(bootstrap: str, tag: str, data_dir: Path, touchpoints_topic:
     )
 
 
-async def read_alerts(
-    bootstrap: str, topic: str, *, at_least: int, wait_s: float = 120.0, settle: float = 2.0
-) -> list[Any]:
-    """Every record of the alert topic: waits for `at_least`, then for `settle` quiet seconds."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=MAX_FETCH_BYTES,
+async def read_alerts(bootstrap: str, topic: str, *, at_least: int) -> list[Any]:
+    """Every record of the alert topic: waits for `at_least`, then for 2 quiet seconds."""
+    return await read_topic(
+        bootstrap, topic, at_least=at_least, wait=120.0, settle=2.0, max_fetch_bytes=MAX_FETCH_BYTES
     )
-    await consumer.start()
-    records: list[Any] = []
-    deadline = time.monotonic() + wait_s
-    quiet_since = time.monotonic()
-    try:
-        while time.monotonic() < deadline:
-            polled = await consumer.getmany(timeout_ms=300)
-            if polled:
-                quiet_since = time.monotonic()
-                for batch in polled.values():
-                    records.extend(batch)
-            elif len(records) >= at_least and time.monotonic() - quiet_since >= settle:
-                break
-    finally:
-        await consumer.stop()
-    return records
 
 
 def caught_up(scraped: Scrape, target_seconds: float) -> bool:

@@ -8,9 +8,10 @@ clock past the last real event; alerts are then compared up to that time.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from agents.replay import replay
 from schemas import codec
@@ -67,3 +68,38 @@ def _subject(line: bytes) -> str | None:
     except codec.JSONDecodeError:
         return None
     return event.get("subject") if isinstance(event, dict) else None
+
+
+async def read_topic(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    at_least: int,
+    wait: float = 90.0,
+    settle: float = 3.0,
+    max_fetch_bytes: int = 1024 * 1024,
+) -> list[ConsumerRecord]:
+    """Everything on `topic`: waits for `at_least` records, then for `settle` quiet seconds."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=max_fetch_bytes,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    deadline = time.monotonic() + wait
+    quiet_since = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            polled = await consumer.getmany(timeout_ms=300)
+            if polled:
+                quiet_since = time.monotonic()
+                for batch in polled.values():
+                    records.extend(batch)
+            elif len(records) >= at_least and time.monotonic() - quiet_since >= settle:
+                break
+    finally:
+        await consumer.stop()
+    return records

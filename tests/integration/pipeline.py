@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 
 from schemas.events import encode_event
 from schemas.timestamps import parse_instant
@@ -46,26 +45,9 @@ def history_lines(customers: int, seed: int = 11) -> tuple[list[bytes], int]:
 async def read_topic(
     settings: Settings, topic: str, *, at_least: int, wait: float = 90.0, settle: float = 3.0
 ) -> list[ConsumerRecord]:
-    """Everything on `topic`: waits for `at_least` records, then for `settle` quiet seconds."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.bootstrap_servers, group_id=None, auto_offset_reset="earliest"
+    return await verify.read_topic(
+        settings.bootstrap_servers, topic, at_least=at_least, wait=wait, settle=settle
     )
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-    deadline = time.monotonic() + wait
-    quiet_since = time.monotonic()
-    try:
-        while time.monotonic() < deadline:
-            polled = await consumer.getmany(timeout_ms=300)
-            if polled:
-                quiet_since = time.monotonic()
-                for batch in polled.values():
-                    records.extend(batch)
-            elif len(records) >= at_least and time.monotonic() - quiet_since >= settle:
-                break
-    finally:
-        await consumer.stop()
-    return records
 
 
 async def produce_closing(settings: Settings, closing: list[tuple[int, bytes]]) -> None:
