@@ -448,6 +448,7 @@ def worker_settings(bootstrap: str, tag: str, data_dir: Path, touchpoints_topic:
         session_timeout=6000,
         idle_advance=False,
         tick_interval=500,
+        embedded_broker=True,
     )
 
 
