@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,12 +27,59 @@ from faust.types import EventT, StreamT
 
 from agents.config import Config
 from agents.engine import BEFORE_TIME, Engine, EngineCounts
-from agents.state import CustomerState
 from schemas import codec
 from schemas.alerts import Alert, render
 from schemas.batches import decode_internal, partition_for
 from streams.kafka import LazyProducer
 from streams.metrics import Metrics
+
+
+class PartitionStates(MutableMapping[str, bytes]):
+    """One partition's encoded customer states in the customers table's local store.
+
+    This is the engine's `stored`: the table is the one copy of a customer at rest.
+    The store holds every partition this worker owns, so the count is kept here
+    rather than scanned. Writes need the partition's message as Faust's current
+    event (see `_handling`), as a RocksDB store picks its database from it.
+    """
+
+    def __init__(self, store: Any, partition: int, partitions: int) -> None:
+        self._store = store
+        self._partition = partition
+        self._partitions = partitions
+        self._count = sum(1 for _ in self)
+
+    def __getitem__(self, subject: str) -> bytes:
+        value: bytes | None = self._store.get(subject.encode())
+        if value is None:
+            raise KeyError(subject)
+        return value
+
+    def get(self, subject: str, default: Any = None) -> Any:
+        value = self._store.get(subject.encode())
+        return default if value is None else value
+
+    def __setitem__(self, subject: str, value: bytes) -> None:
+        key = subject.encode()
+        if key not in self._store:
+            self._count += 1
+        self._store[key] = value
+
+    def __delitem__(self, subject: str) -> None:
+        key = subject.encode()
+        if key not in self._store:
+            raise KeyError(subject)
+        del self._store[key]
+        self._count -= 1
+
+    def __iter__(self) -> Iterator[str]:
+        for key in list(self._store.keys()):
+            subject = key.decode()
+            if partition_for(subject, self._partitions) == self._partition:
+                yield subject
+
+    def __len__(self) -> int:
+        return self._count
 
 
 @dataclass
@@ -65,12 +112,8 @@ class PartitionDetectors:
             self.reported.pop(partition, None)
 
     def _load(self, partition: int) -> Engine:
-        states = {}
-        for key, value in self.customers.items():
-            subject = key.decode() if isinstance(key, bytes) else key
-            if partition_for(subject, self.partitions) == partition and value:
-                states[subject] = CustomerState.decode(value)
-        engine = Engine(self.config, states, follow_event_time=False)
+        stored = PartitionStates(self.customers.data, partition, self.partitions)
+        engine = Engine(self.config, stored, follow_event_time=False)
         stored = self.watermarks.get(_partition_key(partition))
         if stored:
             engine.watermark, self.input_clocks[partition] = codec.loads(stored)
@@ -90,8 +133,8 @@ class PartitionDetectors:
     ) -> list[Any]:
         """Write each customer touched since the last call once, and the partition's clock.
 
-        The records go to the tables' changelog topics through aiokafka directly, in
-        the bytes Faust recovers from, and the local stores are updated in place:
+        The engine's flush updates the local store; the records go to the tables'
+        changelog topics through aiokafka directly, in the bytes Faust recovers from:
         Faust's own changelog path sends one record per loop turn (400-2,400/s here)
         and fell minutes behind. The caller awaits the returned sends before the
         batch counts as processed, so its offset is never committed ahead of its state.
@@ -104,17 +147,8 @@ class PartitionDetectors:
     async def _persist(self, partition: int, engine: Engine, producer: AIOKafkaProducer) -> list[Any]:
         sends = []
         customers_log = self.customers.changelog_topic.get_topic_name()
-        store, states = self.customers.data, engine.states
-        for subject in engine.touched:
-            state = states.get(subject)
-            key = subject.encode()
-            if state is None:
-                store.pop(key, None)
-                value = None
-            else:
-                value = store[key] = state.encode()
-            sends.append(await producer.send(customers_log, value, key=key, partition=partition))
-        engine.touched.clear()
+        for subject, value in engine.flush():
+            sends.append(await producer.send(customers_log, value, key=subject.encode(), partition=partition))
         if engine.watermark != BEFORE_TIME:
             clocks = self.input_clocks.get(partition, {})
             key, value = _partition_key(partition), codec.dumps([engine.watermark, clocks])
@@ -180,7 +214,7 @@ def register_detector(
         detectors.reported[partition] = EngineCounts(**{f: getattr(counts, f) for f in counts.__slots__})
         if engine.watermark != BEFORE_TIME:
             metrics.watermark.labels(str(partition)).set(engine.watermark / 1000)
-        metrics.customers.set(sum(len(e.states) for e in detectors.engines.values()))
+        metrics.customers.set(sum(len(e) for e in detectors.engines.values()))
         metrics.deadlines.set(sum(e.customers_waiting for e in detectors.engines.values()))
 
     async def detect(stream: StreamT[bytes]) -> AsyncIterator[None]:
@@ -194,6 +228,10 @@ def register_detector(
 
     def run_engine(event: EventT[bytes], outgoing: list[tuple[Alert, int | None]]) -> int:
         """One internal message through its partition's engine; returns the partition."""
+        with _handling(event):
+            return run_message(event, outgoing)
+
+    def run_message(event: EventT[bytes], outgoing: list[tuple[Alert, int | None]]) -> int:
         partition = event.message.partition
         engine = detectors.engine_for(partition)
         message = decode_internal(event.value)

@@ -4,11 +4,16 @@ One `Engine` serves one input partition (a replay is one partition). It owns the
 customers' states, their deadline index and the partition's watermark, and has
 no idea where events come from or where alerts go: the Faust agent and
 `sentinel replay` both drive it, which is why they emit the same alerts.
+
+A customer at rest is only its encoded bytes, in `stored` (the worker passes its
+changelogged table); the states the engine works on are decoded on first touch
+and kept in `active` until `flush` encodes the touched ones back. Millions of
+customers then cost their compact encoding, not their Python objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from hashlib import blake2b
 
@@ -53,17 +58,21 @@ class Engine:
     def __init__(
         self,
         config: Config,
-        states: MutableMapping[str, CustomerState] | None = None,
+        stored: MutableMapping[str, bytes] | None = None,
         *,
         follow_event_time: bool = True,
     ) -> None:
-        """`follow_event_time=False` leaves the watermark to the caller (`advance_to`), as the
+        """`stored` holds the customers' encoded states (`CustomerState.encode`) by subject.
+
+        `follow_event_time=False` leaves the watermark to the caller (`advance_to`), as the
         live worker does: behind a repartitioning step the watermark must follow the slowest
         input partition, which only the caller knows."""
         self.config = config
         self.follow_event_time = follow_event_time
         self.lateness = config.engine.lateness
-        self.states: MutableMapping[str, CustomerState] = states if states is not None else {}
+        self.stored: MutableMapping[str, bytes] = stored if stored is not None else {}
+        self.active: dict[str, CustomerState] = {}
+        """Decoded states touched or looked at since the last `flush`."""
         self.deadlines = DeadlineIndex()
         self.customers_waiting = 0
         """Customers with at least one pending deadline (the deadline index also holds stale entries)."""
@@ -76,8 +85,46 @@ class Engine:
         self._reacting: dict[str, tuple[Pattern, ...]] = {
             kind: tuple(p for p in config.patterns if kind in p.reacts_to) for kind in TYPES
         }
-        if states:
+        if self.stored:
             self.reindex()
+
+    def __len__(self) -> int:
+        """Customers remembered (flushed or not)."""
+        stored = self.stored
+        return len(stored) + sum(1 for subject in self.active if subject not in stored)
+
+    def state(self, subject: str) -> CustomerState | None:
+        """A customer's working state, decoded from `stored` on first use."""
+        state = self.active.get(subject)
+        if state is None:
+            encoded = self.stored.get(subject)
+            if encoded is not None:
+                state = self.active[subject] = CustomerState.decode(encoded)
+        return state
+
+    def customers(self) -> Iterator[tuple[str, CustomerState]]:
+        """Every customer's state (decoding the stored ones; for tests, benchmarks and reindexing)."""
+        active = self.active
+        yield from active.items()
+        for subject, encoded in self.stored.items():
+            if subject not in active:
+                yield subject, CustomerState.decode(encoded)
+
+    def flush(self) -> list[tuple[str, bytes | None]]:
+        """Encode every customer touched since the last flush into `stored` and forget the
+        decoded states; returns the changelog records, None for an erased customer."""
+        active, stored = self.active, self.stored
+        changes: list[tuple[str, bytes | None]] = []
+        for subject in self.touched:
+            state = active.get(subject)
+            if state is None:
+                changes.append((subject, None))
+            else:
+                encoded = stored[subject] = state.encode()
+                changes.append((subject, encoded))
+        self.touched.clear()
+        active.clear()
+        return changes
 
     def drain(self) -> list[Alert]:
         """Hand over the alerts produced since the last call."""
@@ -93,16 +140,18 @@ class Engine:
         self.counts.events += 1
         if event.type == "customer.erased":
             self.counts.erased += 1
-            erased = self.states.pop(subject, None)
+            erased = self.state(subject)
             if erased is not None:
+                del self.active[subject]
+                self.stored.pop(subject, None)
                 self.touched.add(subject)
                 if erased.next_due():
                     self.customers_waiting -= 1
             self._follow(event.time)
             return
-        state = self.states.get(subject)
+        state = self.state(subject)
         if state is None:
-            state = self.states[subject] = CustomerState()
+            state = self.active[subject] = CustomerState()
         if state.seen_before(event_key(event)):
             self.counts.duplicates += 1
             return
@@ -133,10 +182,10 @@ class Engine:
         if watermark <= self.watermark:
             return
         self.watermark = watermark
-        deadlines, states = self.deadlines, self.states
+        deadlines = self.deadlines
         if deadlines.any_due(watermark):
             for due, subject in deadlines.pop_due(watermark):
-                state = states.get(subject)
+                state = self.state(subject)
                 if state is None or state.next_due() != due:
                     continue
                 self._fire_due(subject, state, due)
@@ -146,7 +195,7 @@ class Engine:
                     deadlines.push(following, subject)
                 else:
                     self.customers_waiting -= 1
-        if len(deadlines) > STALE_INDEX_FACTOR * len(states) + 1024:
+        if len(deadlines) > STALE_INDEX_FACTOR * (len(self.stored) + len(self.active)) + 1024:
             self.reindex()
 
     def finish(self, until: int | None = None) -> None:
@@ -159,7 +208,7 @@ class Engine:
     def reindex(self) -> None:
         """Rebuild the deadline index from the states (recovery, or shedding stale entries)."""
         self.deadlines.rebuild(
-            (due, subject) for subject, state in self.states.items() if (due := state.next_due())
+            (due, subject) for subject, state in self.customers() if (due := state.next_due())
         )
         self.customers_waiting = len(self.deadlines)
 

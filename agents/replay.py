@@ -11,6 +11,9 @@ from schemas.alerts import render
 from schemas.events import Rejected, decode_message
 from schemas.timestamps import parse_instant
 
+ACTIVE_CUSTOMERS_LIMIT = 100_000
+"""Decoded states a replay keeps before flushing them back to their compact encoding."""
+
 
 @dataclass(slots=True)
 class ReplayOutcome:
@@ -42,6 +45,8 @@ def run_replay(
             engine.process(event)
             for alert in engine.drain():
                 emit(render(alert))
+        if len(engine.active) >= ACTIVE_CUSTOMERS_LIMIT:
+            engine.flush()
     engine.finish(until)
     for alert in engine.drain():
         emit(render(alert))

@@ -1,12 +1,15 @@
 """Per-customer state: the facts every pattern shares, plus each pattern's own memo.
 
 State is the hot object (one per customer, millions of them), so it is slotted,
-sparse (empty collections are None) and bounded: every list has a cap, and
-`encode`/`decode` give a compact JSON array for the changelog.
+sparse (empty collections are None) and bounded: every list has a cap. At rest
+a customer is only its `encode`d bytes (the changelog value): the remembered
+event ids packed as 8-byte integers, then the rest as a JSON array whose
+trailing defaults are left out.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +18,8 @@ from schemas import codec
 ACTIVE, LOST, CHURNED = 0, 1, 2
 RECENT_EVENT_IDS = 32
 MAX_OPEN_CASES = 64
+ENCODING_VERSION = 2
+"""First byte of an encoded state; version 1 was one JSON array with the ids as numbers."""
 
 
 @dataclass(slots=True)
@@ -31,23 +36,24 @@ class Watch:
     triggers: list[str] | None = None
     fired_at: int = 0
     severity: str = ""
-    alert_id: str = ""
     late_at: int = 0
     late_resolution: str = ""
     late_event: str = ""
 
     def as_list(self) -> list[Any]:
-        return [
-            self.due,
-            self.since,
-            self.triggers,
-            self.fired_at,
-            self.severity,
-            self.alert_id,
-            self.late_at,
-            self.late_resolution,
-            self.late_event,
-        ]
+        """The fields in order, without the trailing ones that hold their defaults."""
+        return _without_trailing_defaults(
+            [
+                self.due,
+                self.since,
+                self.triggers,
+                self.fired_at,
+                self.severity,
+                self.late_at,
+                self.late_resolution,
+                self.late_event,
+            ]
+        )
 
 
 @dataclass(slots=True)
@@ -62,7 +68,9 @@ class Case:
     event_id: str = ""
 
     def as_list(self) -> list[Any]:
-        return [self.kind, self.severity, self.opened_at, self.updates, self.silenced, self.event_id]
+        return _without_trailing_defaults(
+            [self.kind, self.severity, self.opened_at, self.updates, self.silenced, self.event_id], keep=3
+        )
 
 
 @dataclass(slots=True)
@@ -124,32 +132,59 @@ class CustomerState:
 
     def encode(self) -> bytes:
         """Compact changelog value; `decode` inverts it exactly."""
-        return codec.dumps(
-            [
-                self.status,
-                self.status_since,
-                self.first_order_at,
-                self.clock_start,
-                self.returned,
-                self.offer_sent_at,
-                self.offer_closed_at,
-                self.rep,
-                self.last_outbound_at,
-                self.order_total,
-                self.preferred,
-                self.opted_out,
-                self.interests,
-                self.recent_ids,
-                {key: case.as_list() for key, case in self.cases.items()} if self.cases else None,
-                {key: watch.as_list() for key, watch in self.watches.items()} if self.watches else None,
-                self.memo,
-            ]
+        recent = self.recent_ids or ()
+        rest = codec.dumps(
+            _without_trailing_defaults(
+                [
+                    self.status,
+                    self.status_since,
+                    self.first_order_at,
+                    self.clock_start,
+                    self.returned,
+                    self.offer_sent_at,
+                    self.offer_closed_at,
+                    self.rep,
+                    self.last_outbound_at,
+                    self.order_total,
+                    self.preferred,
+                    self.opted_out,
+                    self.interests,
+                    {key: case.as_list() for key, case in self.cases.items()} if self.cases else None,
+                    {key: watch.as_list() for key, watch in self.watches.items()} if self.watches else None,
+                    self.memo,
+                ]
+            )
         )
+        return struct.pack(f"<BB{len(recent)}Q", ENCODING_VERSION, len(recent), *recent) + rest
 
     @classmethod
     def decode(cls, data: bytes) -> CustomerState:
-        fields = codec.loads(data)
-        cases, watches = fields[14], fields[15]
-        fields[14] = {key: Case(*value) for key, value in cases.items()} if cases else None
-        fields[15] = {key: Watch(*value) for key, value in watches.items()} if watches else None
-        return cls(*fields)
+        version, count = data[0], data[1]
+        if version != ENCODING_VERSION:
+            raise ValueError(f"customer state encoding {version} is not {ENCODING_VERSION}")
+        ids_end = 2 + 8 * count
+        fields = codec.loads(data[ids_end:])
+        state = cls(*fields[:13])
+        state.recent_ids = list(struct.unpack_from(f"<{count}Q", data, 2)) if count else None
+        if len(fields) > 13 and fields[13]:
+            state.cases = {key: Case(*value) for key, value in fields[13].items()}
+        if len(fields) > 14 and fields[14]:
+            state.watches = {key: Watch(*value) for key, value in fields[14].items()}
+        if len(fields) > 15:
+            state.memo = fields[15]
+        return state
+
+
+_SCALAR_DEFAULTS = (type(None), bool, int, str)
+
+
+def _without_trailing_defaults(fields: list[Any], keep: int = 0) -> list[Any]:
+    """Drop trailing fields that hold their default (None, False, 0 or ""), never the first `keep`.
+
+    Only those exact scalars go, so decoding restores every field exactly (0.0 and [] stay).
+    """
+    end = len(fields)
+    while end > keep and type(fields[end - 1]) in _SCALAR_DEFAULTS and not fields[end - 1]:
+        end -= 1
+    del fields[end:]
+    return fields

@@ -118,6 +118,8 @@ class Step:
         watches = self.state.watches
         if watches and key in watches:
             del watches[key]
+            if not watches:
+                self.state.watches = None
 
     def fire(
         self,
@@ -127,7 +129,6 @@ class Step:
         severity: str,
         evidence: dict[str, Any],
         triggers: list[str] | None = None,
-        sub_key: str = "",
     ) -> bool:
         """Open an episode (fired alert) unless one is already open for this key."""
         watches = self.state.watches
@@ -141,9 +142,13 @@ class Step:
         watch.due = 0
         watch.fired_at = at
         watch.severity = severity
-        watch.alert_id = alert_id(self.subject, pattern.name, sub_key, at)
-        self._emit(pattern, at, True, watch.alert_id, severity, evidence, triggers or watch.triggers)
+        identity = self.episode_id(pattern, key, at)
+        self._emit(pattern, at, True, identity, severity, evidence, triggers or watch.triggers)
         return True
+
+    def episode_id(self, pattern: Pattern, key: str, fired_at: int) -> str:
+        """The alert id an episode fires and resolves with: derived, so state need not keep it."""
+        return alert_id(self.subject, pattern.name, key.partition("|")[2], fired_at)
 
     def notice(
         self, pattern: Pattern, at: int, severity: str, evidence: dict[str, Any], sub_key: str = ""
@@ -162,8 +167,9 @@ class Step:
         at = max(at, watch.fired_at)
         evidence = {"fired_at": format_instant(watch.fired_at)}
         triggers = [event_id] if event_id else None
-        self._emit(pattern, at, False, watch.alert_id, watch.severity, evidence, triggers, resolution)
-        watch.fired_at, watch.alert_id, watch.severity = 0, "", ""
+        identity = self.episode_id(pattern, key, watch.fired_at)
+        self._emit(pattern, at, False, identity, watch.severity, evidence, triggers, resolution)
+        watch.fired_at, watch.severity = 0, ""
         if not watch.due:
             self.drop(key)
         return True

@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             stage_row("engine", engine_run, len(events), engine_alerts),
             stage_row("core", core, len(events), core[2]),
         ],
-        "state": state_sizes(list(engine.states.values())),
+        "state": state_sizes([state for _, state in engine.customers()]),
     }
     print_table(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)

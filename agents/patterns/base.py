@@ -45,15 +45,7 @@ class Pattern:
 
     def on_due(self, step: Step, key: str, watch: Watch) -> None:
         """The watermark reached a deadline: fire at it, then apply a clearing event that came too late."""
-        sub_key = key.partition("|")[2]
-        step.fire(
-            self,
-            key,
-            watch.due,
-            self.due_severity(step, watch),
-            self.due_evidence(step, watch),
-            sub_key=sub_key,
-        )
+        step.fire(self, key, watch.due, self.due_severity(step, watch), self.due_evidence(step, watch))
         if watch.late_at:
             step.resolve(self, key, watch.late_at, watch.late_resolution, watch.late_event)
             watch.late_at = 0

@@ -55,7 +55,7 @@ class EndlessCase(Pattern):
             watch.severity = severity
         elif case.updates >= self.limits.max_updates:
             evidence = {"rule": "updates", "updates": case.updates, "case_id": case_id}
-            step.fire(self, key, event.time, severity, evidence, [case.event_id, event.id], sub_key=case_id)
+            step.fire(self, key, event.time, severity, evidence, [case.event_id, event.id])
 
     def due_evidence(self, step: Step, watch: Watch) -> dict[str, Any]:
         return {**super().due_evidence(step, watch), "rule": "open_too_long"}

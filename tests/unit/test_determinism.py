@@ -44,6 +44,28 @@ def _alerts_with_lagging_watermark(events: list[Touchpoint], advance_every: int)
     return alerts
 
 
+def _alerts_flushing_every(events: list[Touchpoint], flush_every: int) -> list[bytes]:
+    """Drive the engine with its states encoded back to bytes every `flush_every` events."""
+    engine = Engine(Config.default())
+    alerts: list[bytes] = []
+    for position, event in enumerate(events, start=1):
+        engine.process(event)
+        alerts.extend(render(alert) for alert in engine.drain())
+        if position % flush_every == 0:
+            engine.flush()
+            assert not engine.active
+    engine.finish()
+    alerts.extend(render(alert) for alert in engine.drain())
+    return alerts
+
+
+@pytest.mark.parametrize("flush_every", [1, 13, 400])
+def test_states_at_rest_are_exactly_the_states_in_memory(flush_every: int) -> None:
+    """Every customer round-trips through its encoding without changing a single alert byte."""
+    expected = replay([encode_event(event) for event in HISTORY]).alerts
+    assert _alerts_flushing_every(HISTORY, flush_every) == expected
+
+
 def test_replay_is_deterministic() -> None:
     lines = [encode_event(event) for event in HISTORY]
     first, second = replay(lines).alerts, replay(lines).alerts
@@ -148,8 +170,8 @@ def test_engine_counts_customers_waiting_for_a_deadline_exactly() -> None:
     engine = Engine(Config.default())
     for event in HISTORY:
         engine.process(event)
-        if event.subject == HISTORY[0].subject or len(engine.states) % 97 == 0:
-            waiting = sum(1 for state in engine.states.values() if state.next_due())
+        if event.subject == HISTORY[0].subject or len(engine) % 97 == 0:
+            waiting = sum(1 for _, state in engine.customers() if state.next_due())
             assert engine.customers_waiting == waiting
     engine.finish()
-    assert engine.customers_waiting == sum(1 for state in engine.states.values() if state.next_due())
+    assert engine.customers_waiting == sum(1 for _, state in engine.customers() if state.next_due())
