@@ -97,6 +97,8 @@ class PartitionDetectors:
     """Per internal partition: the highest event time each input partition has forwarded."""
     last_data_wall_ms: dict[int, int] = field(default_factory=dict)
     reported: dict[int, EngineCounts] = field(default_factory=dict)
+    unwritten: dict[int, dict[str, bytes | None]] = field(default_factory=dict)
+    """Per partition: states flushed to the local store, not yet sent to the changelog."""
 
     def engine_for(self, partition: int) -> Engine:
         engine = self.engines.get(partition)
@@ -110,6 +112,7 @@ class PartitionDetectors:
             self.engines.pop(partition, None)
             self.input_clocks.pop(partition, None)
             self.reported.pop(partition, None)
+            self.unwritten.pop(partition, None)
 
     def _load(self, partition: int) -> Engine:
         stored = PartitionStates(self.customers.data, partition, self.partitions)
@@ -128,12 +131,17 @@ class PartitionDetectors:
         if known:
             engine.advance_to(min(known.values()) - engine.lateness)
 
+    def flush(self, partition: int, engine: Engine) -> None:
+        """Encode the touched customers into the local store after each message, so that
+        decoded states never pile up over a round; their changelog records wait for `persist`."""
+        self.unwritten.setdefault(partition, {}).update(engine.flush())
+
     async def persist(
         self, partition: int, engine: Engine, producer: AIOKafkaProducer, event: EventT[bytes]
     ) -> list[Any]:
         """Write each customer touched since the last call once, and the partition's clock.
 
-        The engine's flush updates the local store; the records go to the tables'
+        `flush` has updated the local store; the records go to the tables'
         changelog topics through aiokafka directly, in the bytes Faust recovers from:
         Faust's own changelog path sends one record per loop turn (400-2,400/s here)
         and fell minutes behind. The caller awaits the returned sends before the
@@ -147,7 +155,8 @@ class PartitionDetectors:
     async def _persist(self, partition: int, engine: Engine, producer: AIOKafkaProducer) -> list[Any]:
         sends = []
         customers_log = self.customers.changelog_topic.get_topic_name()
-        for subject, value in engine.flush():
+        self.flush(partition, engine)
+        for subject, value in self.unwritten.pop(partition).items():
             sends.append(await producer.send(customers_log, value, key=subject.encode(), partition=partition))
         if engine.watermark != BEFORE_TIME:
             clocks = self.input_clocks.get(partition, {})
@@ -247,6 +256,7 @@ def register_detector(
             if message.wall_ms - idle_since >= detectors.idle_after_ms:
                 engine.advance_to(message.wall_ms - engine.lateness)
         outgoing.extend((alert, None) for alert in engine.drain())
+        detectors.flush(partition, engine)
         return partition
 
     async def handle_round(events: Sequence[EventT[bytes]]) -> None:
