@@ -7,8 +7,9 @@ One run, one broker, one workload, three consumers side by side:
 - worker:  `sentinel worker` (ingest + detection, all 18 patterns, changelogged state, alerts),
            timed until every alert is out and every state write reached the changelog.
 
-Then the worker again on a fresh topic at a paced offered load (5,000 events/s) for its
-event-to-alert latency. The workload is a seeded lifecycle history (streams.traffic) of
+Then the worker again on half the customers (the slope between the two peak RSS figures is
+the memory one more customer costs), and on a fresh topic at a paced offered load (5,000
+events/s) for its event-to-alert latency. The workload is a seeded lifecycle history (streams.traffic) of
 100,000 customers with ~250-byte CloudEvents, one event per Kafka message, 4 partitions,
 capped to its first 500,000 events (every customer appears in them).
 
@@ -898,6 +899,12 @@ def render_table(report: dict[str, Any]) -> str:
         f"{latency['catch_up_after_offer_s']:.1f} s after the offer stopped; "
         f"other load {latency['load']['other_cores']:.2f} cores"
     )
+    lines.append(
+        f"memory: peak RSS {fmt_mib(memory['peak_rss_bytes_smaller_run'])} at "
+        f"{memory['customers_in_smaller_run']:,} customers, {fmt_mib(memory['peak_rss_bytes'])} at "
+        f"{memory['customers_measured']:,}: {memory['marginal_bytes_per_customer']:,.0f} B per further "
+        f"customer; {fmt_rate(report['worker_smaller']['events_per_s'])} events/s in the smaller run"
+    )
     if "check" in report:
         check = report["check"]
         lines.append(
@@ -921,7 +928,7 @@ def render_table(report: dict[str, Any]) -> str:
         (
             f"< 1 KiB per customer at {GOAL_CUSTOMERS:,}",
             f"~{memory['extrapolated_bytes_per_customer']:,.0f} B "
-            f"(linear from {memory['customers_measured']:,})",
+            f"(slope {memory['customers_in_smaller_run']:,} -> {memory['customers_measured']:,})",
             "yes" if met["memory"] else "NO",
         ),
     ]
@@ -929,23 +936,31 @@ def render_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def memory_summary(worker: dict[str, Any]) -> dict[str, Any]:
-    """Per-customer memory of the worker and a linear extrapolation to 1,000,000 customers."""
-    customers = worker["customers"]
-    per_customer = worker["peak_bytes_per_customer"]
-    steady = worker["rss_bytes_per_customer"]
-    extrapolated_rss = worker["idle_rss_bytes"] + per_customer * GOAL_CUSTOMERS
+def memory_summary(worker: dict[str, Any], smaller: dict[str, Any]) -> dict[str, Any]:
+    """Per-customer memory of the worker, extrapolated to 1,000,000 customers from two runs.
+
+    The same worker on the same kind of workload with half the customers: the difference of
+    the two peak RSS figures over the difference in customers is what one more customer costs;
+    what does not grow with customers (buffers of a round, the broker clients) cancels out.
+    """
+    customers, fewer = worker["customers"], smaller["customers"]
+    marginal = (worker["peak_rss_bytes"] - smaller["peak_rss_bytes"]) / (customers - fewer)
+    extrapolated_rss = worker["peak_rss_bytes"] + marginal * (GOAL_CUSTOMERS - customers)
     return {
         "customers_measured": customers,
-        "peak_bytes_per_customer": per_customer,
-        "steady_bytes_per_customer": steady,
+        "customers_in_smaller_run": fewer,
+        "peak_rss_bytes": worker["peak_rss_bytes"],
+        "peak_rss_bytes_smaller_run": smaller["peak_rss_bytes"],
+        "marginal_bytes_per_customer": marginal,
+        "growth_bytes_per_customer": worker["peak_bytes_per_customer"],
         "extrapolated_peak_rss_bytes_at_1m": extrapolated_rss,
         "extrapolated_bytes_per_customer": extrapolated_rss / GOAL_CUSTOMERS,
         "note": (
-            f"measured at {customers:,} customers as (peak RSS - RSS of the idle worker) / customers, "
-            "then extrapolated linearly to 1,000,000 (plus the idle RSS once): an extrapolation, not a "
-            "measurement at 1M; per-customer state grows with history depth, and this workload gives "
-            "each customer only its first few lifecycle events"
+            f"peak RSS measured at {customers:,} and {fewer:,} customers (fresh workers, the same "
+            "workload shape); the slope between them is extrapolated linearly to 1,000,000 and "
+            "divided by 1,000,000: an extrapolation, not a measurement at 1M. growth_bytes_per_customer "
+            "is (peak RSS - idle RSS) / customers at the larger run, which also counts the fixed "
+            "buffers as if each customer needed them"
         ),
     }
 
@@ -1051,6 +1066,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         say(f"  {report['worker']['events_per_s']:,.0f} events/s, {len(alerts):,} alerts")
 
+        smaller = make_workload(args.customers // 2, args.events // 2, args.seed + 1, args.span_days)
+        smaller_topic = "bench-touchpoints-smaller"
+        say(f"memory reference: a worker on {smaller.customers:,} customers, {smaller.messages:,} events")
+        asyncio.run(create_topics(bootstrap, {smaller_topic: PARTITIONS}))
+        smaller_settings = Settings(bootstrap_servers=bootstrap, touchpoints_topic=smaller_topic)
+        asyncio.run(produce_lines(smaller_settings, smaller.lines))
+        asyncio.run(produce_closing(bootstrap, smaller_topic, smaller.closing))
+        report["worker_smaller"], _ = worker_throughput(
+            bootstrap, smaller_topic, smaller, work_dir, timeout=900, broker_pid=broker.pid
+        )
+        del smaller
+
         rate = OFFERED_LOAD
         count = int(rate * args.latency_seconds)
         warmup = 500
@@ -1086,7 +1113,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }
         say(f"  online {len(online):,} alerts, replay {len(expected):,}: {'EQUAL' if equal else 'DIFFERENT'}")
 
-    report["memory"] = memory_summary(report["worker"])
+    report["memory"] = memory_summary(report["worker"], report["worker_smaller"])
     report["goals"] = {
         "throughput": report["worker"]["events_per_s"] >= GOAL_EVENTS_PER_S,
         "latency": (report["latency"]["p99_s"] or float("inf")) < GOAL_P99_S,
