@@ -22,7 +22,6 @@ from schemas.alerts import Alert
 from schemas.events import TYPES, Touchpoint
 
 BEFORE_TIME = -(1 << 62)
-STALE_INDEX_FACTOR = 4
 
 
 @dataclass(slots=True)
@@ -65,8 +64,6 @@ class Engine:
         self.lateness = config.engine.lateness
         self.states: MutableMapping[str, CustomerState] = states if states is not None else {}
         self.deadlines = DeadlineIndex()
-        self.customers_waiting = 0
-        """Customers with at least one pending deadline (the deadline index also holds stale entries)."""
         self.watermark = BEFORE_TIME
         self.latest_event_time = BEFORE_TIME
         self.counts = EngineCounts()
@@ -78,6 +75,11 @@ class Engine:
         }
         if states:
             self.reindex()
+
+    @property
+    def customers_waiting(self) -> int:
+        """Customers with at least one pending deadline."""
+        return self.deadlines.waiting
 
     def drain(self) -> list[Alert]:
         """Hand over the alerts produced since the last call."""
@@ -96,8 +98,7 @@ class Engine:
             erased = self.states.pop(subject, None)
             if erased is not None:
                 self.touched.add(subject)
-                if erased.next_due():
-                    self.customers_waiting -= 1
+                self.deadlines.set_due(subject, 0)
             self._follow(event.time)
             return
         state = self.states.get(subject)
@@ -108,7 +109,6 @@ class Engine:
             return
         if event.time < self.watermark:
             self.counts.late += 1
-        due_before = state.next_due()
         step = self._step
         step.begin(subject, state, event)
         transition = lifecycle.apply(state, event)
@@ -120,11 +120,7 @@ class Engine:
                 self.counts.unknown_cases += 1
         for pattern in self._reacting[event.type]:
             pattern.on_event(step, event)
-        due_after = state.next_due()
-        if due_after != due_before:
-            self.customers_waiting += bool(due_after) - bool(due_before)
-            if due_after:
-                self.deadlines.push(due_after, subject)
+        self.deadlines.set_due(subject, state.next_due())
         self.touched.add(subject)
         self._follow(event.time)
 
@@ -137,17 +133,11 @@ class Engine:
         if deadlines.any_due(watermark):
             for due, subject in deadlines.pop_due(watermark):
                 state = states.get(subject)
-                if state is None or state.next_due() != due:
+                if state is None:
                     continue
                 self._fire_due(subject, state, due)
                 self.touched.add(subject)
-                following = state.next_due()
-                if following:
-                    deadlines.push(following, subject)
-                else:
-                    self.customers_waiting -= 1
-        if len(deadlines) > STALE_INDEX_FACTOR * len(states) + 1024:
-            self.reindex()
+                deadlines.set_due(subject, state.next_due())
 
     def finish(self, until: int | None = None) -> None:
         """End of input (replay): lateness no longer applies; optionally run the clock on to `until`."""
@@ -157,11 +147,10 @@ class Engine:
         self.advance_to(end)
 
     def reindex(self) -> None:
-        """Rebuild the deadline index from the states (recovery, or shedding stale entries)."""
+        """Rebuild the deadline index from the states (recovery)."""
         self.deadlines.rebuild(
             (due, subject) for subject, state in self.states.items() if (due := state.next_due())
         )
-        self.customers_waiting = len(self.deadlines)
 
     def _follow(self, event_time: int) -> None:
         if event_time > self.latest_event_time:
