@@ -8,14 +8,14 @@ no idea where events come from or where alerts go: the Faust agent and
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from hashlib import blake2b
 
 from agents import lifecycle
 from agents.config import Config
 from agents.deadlines import DeadlineIndex
-from agents.patterns import CATALOG_ORDER, Pattern
+from agents.patterns import CATALOG_ORDER
 from agents.state import CustomerState
 from agents.step import Step
 from schemas.alerts import Alert
@@ -70,9 +70,10 @@ class Engine:
         self.touched: set[str] = set()
         self._step = Step(config.engine.new_customer_period)
         self._patterns = {pattern.name: pattern for pattern in config.patterns}
-        self._reacting: dict[str, tuple[Pattern, ...]] = {
-            kind: tuple(p for p in config.patterns if kind in p.reacts_to) for kind in TYPES
+        self._reactions: dict[str, tuple[Callable[[Step, Touchpoint], None], ...]] = {
+            kind: tuple(p.on_event for p in config.patterns if kind in p.reacts_to) for kind in TYPES
         }
+        """Per event type, the `on_event` of each pattern reacting to it, in catalog order."""
         if states:
             self.reindex()
 
@@ -91,38 +92,42 @@ class Engine:
 
     def process(self, event: Touchpoint) -> None:
         """Apply one event, then move the watermark (which may fire deadlines)."""
-        subject = event.subject
-        self.counts.events += 1
-        if event.type == "customer.erased":
-            self.counts.erased += 1
+        subject, kind, time = event.subject, event.type, event.time
+        counts = self.counts
+        counts.events += 1
+        if kind == "customer.erased":
+            counts.erased += 1
             erased = self.states.pop(subject, None)
             if erased is not None:
                 self.touched.add(subject)
                 self.deadlines.set_due(subject, 0)
-            self._follow(event.time)
+            self._follow(time)
             return
         state = self.states.get(subject)
         if state is None:
             state = self.states[subject] = CustomerState()
         if state.seen_before(event_key(event)):
-            self.counts.duplicates += 1
+            counts.duplicates += 1
             return
-        if event.time < self.watermark:
-            self.counts.late += 1
+        if time < self.watermark:
+            counts.late += 1
         step = self._step
         step.begin(subject, state, event)
         transition = lifecycle.apply(state, event)
         if transition is not None:
             step.transition = transition
             if transition in (lifecycle.LOST_NOW, lifecycle.CHURNED_NOW):
-                step.close_all(event.time, transition, self._patterns, _watch_order)
+                step.close_all(time, transition, self._patterns, _watch_order)
             elif transition == lifecycle.UNKNOWN_CASE:
-                self.counts.unknown_cases += 1
-        for pattern in self._reacting[event.type]:
-            pattern.on_event(step, event)
+                counts.unknown_cases += 1
+        for on_event in self._reactions[kind]:
+            on_event(step, event)
         self.deadlines.set_due(subject, state.next_due())
         self.touched.add(subject)
-        self._follow(event.time)
+        if time > self.latest_event_time:
+            self.latest_event_time = time
+            if self.follow_event_time:
+                self.advance_to(time - self.lateness)
 
     def advance_to(self, watermark: int) -> None:
         """Move the watermark forward and fire every deadline it reaches, earliest first."""
@@ -153,6 +158,7 @@ class Engine:
         )
 
     def _follow(self, event_time: int) -> None:
+        """Event time moved on: so does the watermark, unless the caller keeps it (inlined in `process`)."""
         if event_time > self.latest_event_time:
             self.latest_event_time = event_time
             if self.follow_event_time:
