@@ -173,7 +173,10 @@ class Engine:
         step = self._step
         step.begin(subject, state, None)
         watches = state.watches or {}
-        for key in sorted((key for key, watch in watches.items() if watch.due == due), key=_watch_order):
+        due_keys = [key for key, watch in watches.items() if watch.due == due]
+        if len(due_keys) > 1:
+            due_keys.sort(key=_watch_order)
+        for key in due_keys:
             watch = watches.get(key)
             if watch is None or watch.due != due:
                 continue
