@@ -41,6 +41,14 @@ _MINUTE_OF_DAY = {
 _SECOND_OF_MINUTE = {f":{second:02d}": second * SECOND for second in range(60)}
 _MILLIS_AND_ZONE = {"Z": 0} | {f".{millis:03d}Z": millis for millis in range(1000)}
 
+# The same parts the other way round, for `format_instant`: "HH:MM:", "SS", ".mmmZ" or "Z".
+_HOURS_MINUTES = [f"{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60)]
+_SECONDS = [f"{second:02d}" for second in range(60)]
+_MILLIS_ZONE = ["Z"] + [f".{millis:03d}Z" for millis in range(1, 1000)]
+
+DURATION_CACHE_LIMIT = 4096
+_duration_words: dict[int, str] = {}
+
 
 def parse_instant(text: str) -> int:
     """RFC 3339 with a zone ("Z" or ±hh:mm) → epoch milliseconds; ValueError otherwise.
@@ -102,8 +110,9 @@ def _parse_any_rfc3339(text: str) -> int:
 def format_instant(epoch_ms: int) -> str:
     """Epoch milliseconds → "2026-03-15T09:30:00Z" (".123Z" only when milliseconds are set).
 
-    The date part comes from a per-day cache: strftime is slow (it consults the
-    local zone on every call) and alerts render several instants each.
+    Alerts render several instants each, so every part is a lookup: the date from
+    a per-day cache (strftime is slow, it consults the local zone on every call),
+    the clock from tables of all its spellings.
     """
     day, millis_of_day = divmod(epoch_ms, DAY)
     prefix = _day_prefixes.get(day)
@@ -112,12 +121,9 @@ def format_instant(epoch_ms: int) -> str:
         if len(_day_prefixes) >= DAY_CACHE_LIMIT:
             _day_prefixes.clear()
         _day_prefixes[day] = prefix
-    hours, rest = divmod(millis_of_day, HOUR)
-    minutes, rest = divmod(rest, MINUTE)
-    seconds, millis = divmod(rest, SECOND)
-    if millis:
-        return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
-    return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}Z"
+    minute_of_day, millis_of_minute = divmod(millis_of_day, MINUTE)
+    second, millis = divmod(millis_of_minute, SECOND)
+    return f"{prefix}{_HOURS_MINUTES[minute_of_day]}{_SECONDS[second]}{_MILLIS_ZONE[millis]}"
 
 
 def parse_duration(text: str) -> int:
@@ -134,7 +140,20 @@ def parse_duration(text: str) -> int:
 
 
 def format_duration(millis: int) -> str:
-    """The shortest exact spelling of a duration, for evidence and the catalog: 172800000 → "2d"."""
+    """The shortest exact spelling of a duration, for evidence and the catalog: 172800000 → "2d".
+
+    Cached: evidence spells the same few thresholds and waits over and over.
+    """
+    words = _duration_words.get(millis)
+    if words is None:
+        words = _spell_duration(millis)
+        if len(_duration_words) >= DURATION_CACHE_LIMIT:
+            _duration_words.clear()
+        _duration_words[millis] = words
+    return words
+
+
+def _spell_duration(millis: int) -> str:
     if millis == 0:
         return "0s"
     parts = []
