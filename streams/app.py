@@ -146,7 +146,7 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
         heartbeat_interval_ms=min(3000, settings.session_timeout // 3),
         **options,
     )
-    producer = AIOKafkaProducer(linger_ms=5, max_batch_size=1024 * 1024, **options)
+    producer = AIOKafkaProducer(linger_ms=0, max_batch_size=1024 * 1024, **options)
 
     def count(routed: Routed) -> None:
         for event_type, accepted in routed.accepted_by_type.items():
