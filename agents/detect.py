@@ -117,9 +117,9 @@ class PartitionDetectors:
     def _load(self, partition: int) -> Engine:
         stored = PartitionStates(self.customers.data, partition, self.partitions)
         engine = Engine(self.config, stored, follow_event_time=False)
-        stored = self.watermarks.get(_partition_key(partition))
-        if stored:
-            engine.watermark, self.input_clocks[partition] = codec.loads(stored)
+        clock = self.watermarks.get(_partition_key(partition))
+        if clock:
+            engine.watermark, self.input_clocks[partition] = codec.loads(clock)
         return engine
 
     def follow(self, partition: int, engine: Engine, clocks: dict[str, int]) -> None:
@@ -155,8 +155,7 @@ class PartitionDetectors:
     async def _persist(self, partition: int, engine: Engine, producer: AIOKafkaProducer) -> list[Any]:
         sends = []
         customers_log = self.customers.changelog_topic.get_topic_name()
-        self.flush(partition, engine)
-        for subject, value in self.unwritten.pop(partition).items():
+        for subject, value in self.unwritten.pop(partition, {}).items():
             sends.append(await producer.send(customers_log, value, key=subject.encode(), partition=partition))
         if engine.watermark != BEFORE_TIME:
             clocks = self.input_clocks.get(partition, {})
