@@ -48,11 +48,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from schemas import codec
 from schemas.events import encode_event
 from schemas.timestamps import MINUTE, parse_instant
-from streams.broker import EmbeddedBroker, create_topics, end_offsets, free_port
+from streams.broker import EmbeddedBroker, create_topics, end_offsets
 from streams.clients import produce_lines
 from streams.settings import Settings
 from streams.traffic import lifecycle_history
-from streams.verify import closing_events, comparable, expected_alerts, produce_closing, read_topic
+from streams.verify import (
+    checked_worker_settings,
+    closing_events,
+    comparable,
+    expected_alerts,
+    produce_closing,
+    read_topic,
+)
 from streams.worker import WorkerProcess
 
 GOAL_EVENTS_PER_S = 60_000
@@ -436,21 +443,11 @@ def child_main(argv: list[str]) -> None:
 
 
 def worker_settings(bootstrap: str, tag: str, data_dir: Path, touchpoints_topic: str) -> Settings:
-    return Settings(
-        bootstrap_servers=bootstrap,
-        app_id=f"bench-sentinel-{tag}",
-        touchpoints_topic=touchpoints_topic,
-        alerts_topic=f"bench-alerts-{tag}",
-        dead_letter_topic=f"bench-dead-letters-{tag}",
-        partitions=PARTITIONS,
-        data_dir=str(data_dir),
-        metrics_port=free_port(),
-        rebalance_timeout=3000,
-        session_timeout=6000,
-        idle_advance=False,
-        tick_interval=500,
-        embedded_broker=True,
-    )
+    def name(kind: str) -> str:
+        return f"bench-{kind}-{tag}"
+
+    settings = checked_worker_settings(bootstrap, name, str(data_dir), PARTITIONS)
+    return settings.replace(touchpoints_topic=touchpoints_topic)
 
 
 async def read_alerts(bootstrap: str, topic: str, *, at_least: int) -> list[Any]:

@@ -9,7 +9,7 @@ clock past the last real event; alerts are then compared up to that time.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
@@ -17,6 +17,32 @@ from agents.replay import replay
 from schemas import codec
 from schemas.events import Touchpoint, encode_event
 from schemas.timestamps import parse_instant
+from streams.broker import free_port
+from streams.settings import Settings
+
+
+def checked_worker_settings(
+    bootstrap_servers: str, name: Callable[[str], str], data_dir: str, partitions: int = 4
+) -> Settings:
+    """A worker of its own on the embedded broker: its group, topics and state named by `name`
+    (given "sentinel", "touchpoints", "alerts", "dead-letters"), a free metrics port, short
+    group timeouts, and a watermark that follows event time only (no idle advance), so that
+    what it emits can be compared with a replay."""
+    return Settings(
+        bootstrap_servers=bootstrap_servers,
+        app_id=name("sentinel"),
+        touchpoints_topic=name("touchpoints"),
+        alerts_topic=name("alerts"),
+        dead_letter_topic=name("dead-letters"),
+        partitions=partitions,
+        data_dir=data_dir,
+        metrics_port=free_port(),
+        rebalance_timeout=3000,
+        session_timeout=6000,
+        idle_advance=False,
+        tick_interval=500,
+        embedded_broker=True,
+    )
 
 
 def closing_events(at: int, partitions: int, source: str = "verify/clock") -> list[tuple[int, bytes]]:

@@ -10,7 +10,6 @@ from aiokafka import ConsumerRecord
 from schemas.events import encode_event
 from schemas.timestamps import parse_instant
 from streams import verify
-from streams.broker import free_port
 from streams.settings import Settings
 from streams.traffic import lifecycle_history
 
@@ -19,21 +18,7 @@ HISTORY_START = parse_instant("2024-01-01T00:00:00Z")
 
 def worker_settings(bootstrap_servers: str, name: Callable[[str], str], data_dir: Path) -> Settings:
     """A worker of its own for one test: own topics, group, state directory and metrics port."""
-    return Settings(
-        bootstrap_servers=bootstrap_servers,
-        app_id=name("sentinel"),
-        touchpoints_topic=name("touchpoints"),
-        alerts_topic=name("alerts"),
-        dead_letter_topic=name("dead-letters"),
-        partitions=4,
-        data_dir=str(data_dir),
-        metrics_port=free_port(),
-        rebalance_timeout=3000,
-        session_timeout=6000,
-        idle_advance=False,
-        tick_interval=500,
-        embedded_broker=True,
-    )
+    return verify.checked_worker_settings(bootstrap_servers, name, str(data_dir))
 
 
 def history_lines(customers: int, seed: int = 11) -> tuple[list[bytes], int]:
