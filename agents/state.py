@@ -161,7 +161,8 @@ class CustomerState:
     def decode(cls, data: bytes) -> CustomerState:
         version, count = data[0], data[1]
         if version != ENCODING_VERSION:
-            raise ValueError(f"customer state encoding {version} is not {ENCODING_VERSION}")
+            found = "the JSON array of version 1" if data[:1] == b"[" else f"version {version}"
+            raise ValueError(f"customer state in {found}; this worker reads version {ENCODING_VERSION}")
         ids_end = 2 + 8 * count
         fields = codec.loads(data[ids_end:])
         state = cls(*fields[:13])

@@ -48,6 +48,8 @@ def test_fields_holding_their_defaults_are_left_out_and_restored() -> None:
     assert type(decoded.order_total) is float
 
 
-def test_a_state_of_another_encoding_is_refused_with_its_version() -> None:
-    with pytest.raises(ValueError, match="encoding 91 is not"):
-        CustomerState.decode(bytes([91]) + b"1,0,0]")
+def test_a_state_of_another_encoding_is_refused_naming_both_versions() -> None:
+    with pytest.raises(ValueError, match="in version 7; this worker reads version 2"):
+        CustomerState.decode(bytes([7, 0]) + b"[]")
+    with pytest.raises(ValueError, match="in the JSON array of version 1"):
+        CustomerState.decode(b"[0,0,0,0,false,0,0,null,0,0,null,null,null,null,null,null,null]")
