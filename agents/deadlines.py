@@ -35,10 +35,6 @@ class DeadlineIndex:
         """Customers with a pending deadline."""
         return len(self._due)
 
-    def due_of(self, subject: str) -> int:
-        """The customer's earliest pending deadline as last set, 0 when none."""
-        return self._due.get(subject, 0)
-
     def set_due(self, subject: str, due: int) -> None:
         """Record the customer's earliest pending deadline (0: none), pushing it when it changed."""
         if due:
@@ -78,6 +74,3 @@ class DeadlineIndex:
         heap = self._heap
         heap[:] = [(due, subject) for subject, due in self._due.items()]
         heapq.heapify(heap)
-
-    def earliest(self) -> int | None:
-        return self._heap[0][0] if self._heap else None

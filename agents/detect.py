@@ -237,26 +237,23 @@ def register_detector(
     def run_engine(event: EventT[bytes], outgoing: list[tuple[Alert, int | None]]) -> int:
         """One internal message through its partition's engine; returns the partition."""
         with _handling(event):
-            return run_message(event, outgoing)
-
-    def run_message(event: EventT[bytes], outgoing: list[tuple[Alert, int | None]]) -> int:
-        partition = event.message.partition
-        engine = detectors.engine_for(partition)
-        message = decode_internal(event.value)
-        for touchpoint, received_ms in zip(message.events, message.received_ms, strict=True):
-            engine.process(touchpoint)
-            if alerts_now := engine.drain():
-                outgoing.extend((alert, received_ms) for alert in alerts_now)
-        detectors.follow(partition, engine, message.clocks)
-        if message.wall_ms is None:
-            detectors.last_data_wall_ms[partition] = wall_clock_ms()
-        elif detectors.idle_advance:
-            idle_since = detectors.last_data_wall_ms.get(partition, 0)
-            if message.wall_ms - idle_since >= detectors.idle_after_ms:
-                engine.advance_to(message.wall_ms - engine.lateness)
-        outgoing.extend((alert, None) for alert in engine.drain())
-        detectors.flush(partition, engine)
-        return partition
+            partition = event.message.partition
+            engine = detectors.engine_for(partition)
+            message = decode_internal(event.value)
+            for touchpoint, received_ms in zip(message.events, message.received_ms, strict=True):
+                engine.process(touchpoint)
+                if alerts_now := engine.drain():
+                    outgoing.extend((alert, received_ms) for alert in alerts_now)
+            detectors.follow(partition, engine, message.clocks)
+            if message.wall_ms is None:
+                detectors.last_data_wall_ms[partition] = wall_clock_ms()
+            elif detectors.idle_advance:
+                idle_since = detectors.last_data_wall_ms.get(partition, 0)
+                if message.wall_ms - idle_since >= detectors.idle_after_ms:
+                    engine.advance_to(message.wall_ms - engine.lateness)
+            outgoing.extend((alert, None) for alert in engine.drain())
+            detectors.flush(partition, engine)
+            return partition
 
     async def handle_round(events: Sequence[EventT[bytes]]) -> None:
         """Messages that arrived together: run them, publish the alerts, then write each touched
