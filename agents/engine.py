@@ -13,7 +13,7 @@ customers then cost their compact encoding, not their Python objects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from hashlib import blake2b
 
@@ -21,7 +21,7 @@ from agents import lifecycle
 from agents.config import Config
 from agents.deadlines import DeadlineIndex
 from agents.patterns import CATALOG_ORDER
-from agents.state import CustomerState
+from agents.state import CustomerState, next_due_of
 from agents.step import Step
 from schemas.alerts import Alert
 from schemas.events import TYPES, Touchpoint
@@ -65,12 +65,15 @@ class Engine:
         stored: MutableMapping[str, bytes] | None = None,
         *,
         follow_event_time: bool = True,
+        waiting: Iterable[tuple[int, str]] | None = None,
     ) -> None:
         """`stored` holds the customers' encoded states (`CustomerState.encode`) by subject.
 
         `follow_event_time=False` leaves the watermark to the caller (`advance_to`), as the
         live worker does: behind a repartitioning step the watermark must follow the slowest
-        input partition, which only the caller knows."""
+        input partition, which only the caller knows. `waiting` gives the (deadline, subject)
+        of every stored customer with one, for a caller that found them more cheaply than
+        `reindex` can (the worker reads all its partitions in one pass over its store)."""
         self.config = config
         self.follow_event_time = follow_event_time
         self.lateness = config.engine.lateness
@@ -88,7 +91,9 @@ class Engine:
             kind: tuple(p.on_event for p in config.patterns if kind in p.reacts_to) for kind in TYPES
         }
         """Per event type, the `on_event` of each pattern reacting to it, in catalog order."""
-        if self.stored:
+        if waiting is not None:
+            self.deadlines.rebuild(waiting)
+        elif self.stored:
             self.reindex()
 
     def __len__(self) -> int:
@@ -206,10 +211,15 @@ class Engine:
         self.advance_to(end)
 
     def reindex(self) -> None:
-        """Rebuild the deadline index from the states (recovery)."""
-        self.deadlines.rebuild(
-            (due, subject) for subject, state in self.customers() if (due := state.next_due())
+        """Rebuild the deadline index from the states (recovery); stored ones are not decoded."""
+        active = self.active
+        waiting = [(due, subject) for subject, state in active.items() if (due := state.next_due())]
+        waiting += (
+            (due, subject)
+            for subject, encoded in self.stored.items()
+            if subject not in active and (due := next_due_of(encoded))
         )
+        self.deadlines.rebuild(waiting)
 
     def _follow(self, event_time: int) -> None:
         """Event time moved on: so does the watermark, unless the caller keeps it (inlined in `process`)."""

@@ -2,9 +2,10 @@
 
 State is the hot object (one per customer, millions of them), so it is slotted,
 sparse (empty collections are None) and bounded: every list has a cap. At rest
-a customer is only its `encode`d bytes (the changelog value): the remembered
-event ids packed as 8-byte integers, then the rest as a JSON array whose
-trailing defaults are left out.
+a customer is only its `encode`d bytes (the changelog value): a header with the
+earliest pending deadline (so recovery can index deadlines without decoding
+anyone) and the remembered event ids packed as 8-byte integers, then the rest
+as a JSON array whose trailing defaults are left out.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from schemas import codec
 ACTIVE, LOST, CHURNED = 0, 1, 2
 RECENT_EVENT_IDS = 32
 MAX_OPEN_CASES = 64
-ENCODING_VERSION = 2
-"""First byte of an encoded state; version 1 was one JSON array with the ids as numbers."""
+ENCODING_VERSION = 3
+"""First byte of an encoded state. Version 1 was one JSON array with the ids as numbers;
+version 2 had no deadline in its header."""
+_HEADER = struct.Struct("<BqB")
+"""Version, earliest pending deadline (0: none), number of remembered event ids."""
 
 
 @dataclass(slots=True)
@@ -155,18 +159,17 @@ class CustomerState:
                 ]
             )
         )
-        return struct.pack(f"<BB{len(recent)}Q", ENCODING_VERSION, len(recent), *recent) + rest
+        count = len(recent)
+        return struct.pack(f"<BqB{count}Q", ENCODING_VERSION, self.next_due(), count, *recent) + rest
 
     @classmethod
     def decode(cls, data: bytes) -> CustomerState:
-        version, count = data[0], data[1]
-        if version != ENCODING_VERSION:
-            found = "the JSON array of version 1" if data[:1] == b"[" else f"version {version}"
-            raise ValueError(f"customer state in {found}; this worker reads version {ENCODING_VERSION}")
-        ids_end = 2 + 8 * count
+        _check_version(data)
+        count = data[_HEADER.size - 1]
+        ids_end = _HEADER.size + 8 * count
         fields = codec.loads(data[ids_end:])
         state = cls(*fields[:13])
-        state.recent_ids = list(struct.unpack_from(f"<{count}Q", data, 2)) if count else None
+        state.recent_ids = list(struct.unpack_from(f"<{count}Q", data, _HEADER.size)) if count else None
         if len(fields) > 13 and fields[13]:
             state.cases = {key: Case(*value) for key, value in fields[13].items()}
         if len(fields) > 14 and fields[14]:
@@ -174,6 +177,19 @@ class CustomerState:
         if len(fields) > 15:
             state.memo = fields[15]
         return state
+
+
+def next_due_of(data: bytes) -> int:
+    """`next_due` of an encoded state, read from its header: recovery indexes deadlines this way."""
+    _check_version(data)
+    due: int = _HEADER.unpack_from(data)[1]
+    return due
+
+
+def _check_version(data: bytes) -> None:
+    if data[0] != ENCODING_VERSION:
+        found = "the JSON array of version 1" if data[:1] == b"[" else f"version {data[0]}"
+        raise ValueError(f"customer state in {found}; this worker reads version {ENCODING_VERSION}")
 
 
 _SCALAR_DEFAULTS = (type(None), bool, int, str)

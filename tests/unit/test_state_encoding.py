@@ -8,7 +8,7 @@ import pytest
 
 from agents.config import Config
 from agents.engine import Engine
-from agents.state import ENCODING_VERSION, RECENT_EVENT_IDS, Case, CustomerState, Watch
+from agents.state import ENCODING_VERSION, RECENT_EVENT_IDS, Case, CustomerState, Watch, next_due_of
 from schemas.timestamps import parse_instant
 from streams.traffic import lifecycle_history
 
@@ -28,11 +28,30 @@ def test_every_state_of_a_history_decodes_to_itself(states: list[CustomerState])
         assert CustomerState.decode(state.encode()) == state
 
 
-def test_event_ids_are_packed_as_eight_bytes_each(states: list[CustomerState]) -> None:
-    full = next(state for state in states if len(state.recent_ids or ()) == RECENT_EVENT_IDS)
+def test_the_header_holds_the_deadline_then_the_event_ids_as_eight_bytes_each(
+    states: list[CustomerState],
+) -> None:
+    full = next(s for s in states if len(s.recent_ids or ()) == RECENT_EVENT_IDS and s.watches)
     encoded = full.encode()
-    assert encoded[:2] == bytes([ENCODING_VERSION, RECENT_EVENT_IDS])
-    assert list(struct.unpack_from(f"<{RECENT_EVENT_IDS}Q", encoded, 2)) == full.recent_ids
+    assert struct.unpack_from("<BqB", encoded) == (ENCODING_VERSION, full.next_due(), RECENT_EVENT_IDS)
+    assert list(struct.unpack_from(f"<{RECENT_EVENT_IDS}Q", encoded, 10)) == full.recent_ids
+
+
+def test_the_earliest_deadline_is_read_off_the_header_of_every_state(states: list[CustomerState]) -> None:
+    assert sum(1 for state in states if state.next_due()) > 50
+    assert sum(1 for state in states if not state.next_due()) > 50
+    for state in states:
+        assert next_due_of(state.encode()) == state.next_due()
+
+
+def test_recovery_indexes_exactly_the_deadlines_the_engine_had(states: list[CustomerState]) -> None:
+    stored = {f"C-{number}": state.encode() for number, state in enumerate(states)}
+    recovered = Engine(Config.default(), stored)
+    expected = {subject: state.next_due() for subject, state in zip(stored, states, strict=True)}
+    assert recovered.customers_waiting == sum(1 for due in expected.values() if due)
+    assert list(recovered.deadlines.pop_due(1 << 62)) == sorted(
+        (due, subject) for subject, due in expected.items() if due
+    )
 
 
 def test_fields_holding_their_defaults_are_left_out_and_restored() -> None:
@@ -40,7 +59,8 @@ def test_fields_holding_their_defaults_are_left_out_and_restored() -> None:
     state.watches = {"lead_not_followed_up": Watch(due=5, since=1)}
     state.cases = {"K-1": Case("complaint", "", 0)}
     encoded = state.encode()
-    assert encoded == bytes([ENCODING_VERSION, 0]) + b'[0,0,0,0,false,0,0,"R-1",0,0.0,null,null,null,' + (
+    header = struct.pack("<BqB", ENCODING_VERSION, 5, 0)
+    assert encoded == header + b'[0,0,0,0,false,0,0,"R-1",0,0.0,null,null,null,' + (
         b'{"K-1":["complaint","",0]},{"lead_not_followed_up":[5,1]}]'
     )
     decoded = CustomerState.decode(encoded)
@@ -49,7 +69,9 @@ def test_fields_holding_their_defaults_are_left_out_and_restored() -> None:
 
 
 def test_a_state_of_another_encoding_is_refused_naming_both_versions() -> None:
-    with pytest.raises(ValueError, match="in version 7; this worker reads version 2"):
-        CustomerState.decode(bytes([7, 0]) + b"[]")
-    with pytest.raises(ValueError, match="in the JSON array of version 1"):
-        CustomerState.decode(b"[0,0,0,0,false,0,0,null,0,0,null,null,null,null,null,null,null]")
+    version_2 = bytes([2, 0]) + b"[0,0,0,0,false,0,0,null,0,0]"
+    for read in (CustomerState.decode, next_due_of):
+        with pytest.raises(ValueError, match="in version 2; this worker reads version 3"):
+            read(version_2)
+        with pytest.raises(ValueError, match="in the JSON array of version 1"):
+            read(b"[0,0,0,0,false,0,0,null,0,0,null,null,null,null,null,null,null]")
