@@ -27,6 +27,7 @@ from faust.types import EventT, StreamT
 
 from agents.config import Config
 from agents.engine import BEFORE_TIME, Engine, EngineCounts
+from agents.state import next_due_of
 from schemas import codec
 from schemas.alerts import Alert, render
 from schemas.batches import decode_internal, partition_for
@@ -43,11 +44,12 @@ class PartitionStates(MutableMapping[str, bytes]):
     event (see `_handling`), as a RocksDB store picks its database from it.
     """
 
-    def __init__(self, store: Any, partition: int, partitions: int) -> None:
+    def __init__(self, store: Any, partition: int, partitions: int, count: int) -> None:
+        """`count`: the partition's customers in the store now (`survey_store` finds them)."""
         self._store = store
         self._partition = partition
         self._partitions = partitions
-        self._count = sum(1 for _ in self)
+        self._count = count
 
     def __getitem__(self, subject: str) -> bytes:
         value: bytes | None = self._store.get(subject.encode())
@@ -82,6 +84,34 @@ class PartitionStates(MutableMapping[str, bytes]):
         return self._count
 
 
+@dataclass(slots=True)
+class StoredPartition:
+    """What loading a partition needs to know of its customers at rest."""
+
+    customers: int = 0
+    waiting: list[tuple[int, str]] = field(default_factory=list)
+    """(earliest deadline, subject) of each customer with one, read off the encoded states' headers."""
+
+
+def survey_store(store: Any, partitions: int) -> dict[int, StoredPartition]:
+    """Every partition's customers in a worker's local store, in one pass over it.
+
+    The store holds all the partitions the worker owns (and its standby copies):
+    loading each partition by a pass of its own would read it once per partition.
+    """
+    found: dict[int, StoredPartition] = {}
+    for key, encoded in store.items():
+        subject = key.decode()
+        partition = partition_for(subject, partitions)
+        stored = found.get(partition)
+        if stored is None:
+            stored = found[partition] = StoredPartition()
+        stored.customers += 1
+        if due := next_due_of(encoded):
+            stored.waiting.append((due, subject))
+    return found
+
+
 @dataclass
 class PartitionDetectors:
     """Engines for the partitions this worker owns, loaded lazily from the state tables."""
@@ -99,6 +129,8 @@ class PartitionDetectors:
     reported: dict[int, EngineCounts] = field(default_factory=dict)
     unwritten: dict[int, dict[str, bytes | None]] = field(default_factory=dict)
     """Per partition: states flushed to the local store, not yet sent to the changelog."""
+    at_rest: dict[int, StoredPartition] | None = None
+    """The partitions not loaded yet, as surveyed when the first one loaded after a rebalance."""
 
     def engine_for(self, partition: int) -> Engine:
         engine = self.engines.get(partition)
@@ -107,16 +139,23 @@ class PartitionDetectors:
         return engine
 
     def forget(self, partitions: set[int]) -> None:
-        """Revoked partitions: another worker owns them now; reload if they come back."""
+        """Revoked partitions: another worker owns them now; reload if they come back.
+
+        A rebalance also outdates the survey of the store: the next load makes a new one."""
         for partition in partitions:
             self.engines.pop(partition, None)
             self.input_clocks.pop(partition, None)
             self.reported.pop(partition, None)
             self.unwritten.pop(partition, None)
+        self.at_rest = None
 
     def _load(self, partition: int) -> Engine:
-        stored = PartitionStates(self.customers.data, partition, self.partitions)
-        engine = Engine(self.config, stored, follow_event_time=False)
+        store = self.customers.data
+        if self.at_rest is None:
+            self.at_rest = survey_store(store, self.partitions)
+        found = self.at_rest.pop(partition, None) or StoredPartition()
+        stored = PartitionStates(store, partition, self.partitions, found.customers)
+        engine = Engine(self.config, stored, follow_event_time=False, waiting=found.waiting)
         clock = self.watermarks.get(_partition_key(partition))
         if clock:
             engine.watermark, self.input_clocks[partition] = codec.loads(clock)

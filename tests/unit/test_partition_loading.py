@@ -1,0 +1,91 @@
+"""After a rebalance the worker loads its partitions from its local store: one pass for all of them."""
+
+from __future__ import annotations
+
+from collections.abc import ItemsView
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from agents.config import Config
+from agents.detect import PartitionDetectors
+from agents.engine import Engine
+from schemas.batches import partition_for
+from schemas.timestamps import parse_instant
+from streams.traffic import lifecycle_history
+
+PARTITIONS = 4
+
+
+class CountingStore(dict[bytes, bytes]):
+    """A memory store (Faust's is a dict of bytes) that counts the passes over it."""
+
+    passes = 0
+
+    def items(self) -> ItemsView[bytes, bytes]:
+        self.passes += 1
+        return super().items()
+
+    def keys(self) -> Any:
+        self.passes += 1
+        return super().keys()
+
+
+@dataclass
+class LocalTable:
+    """The two things the detectors use of a Faust table: its local store and `get`."""
+
+    data: dict[bytes, bytes] = field(default_factory=dict)
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+
+@pytest.fixture(scope="module")
+def states_at_rest() -> dict[str, bytes]:
+    engine = Engine(Config.default())
+    for event in lifecycle_history(400, seed=3, start=parse_instant("2025-05-01T00:00:00Z"), span_days=30):
+        engine.process(event)
+        engine.drain()
+    engine.flush()
+    return dict(engine.stored)
+
+
+def detectors_over(store: dict[bytes, bytes]) -> PartitionDetectors:
+    return PartitionDetectors(
+        config=Config.default(),
+        customers=LocalTable(store),
+        watermarks=LocalTable(),
+        partitions=PARTITIONS,
+        idle_after_ms=60_000,
+        idle_advance=False,
+    )
+
+
+def test_loading_every_partition_reads_the_store_once(states_at_rest: dict[str, bytes]) -> None:
+    store = CountingStore({subject.encode(): encoded for subject, encoded in states_at_rest.items()})
+    detectors = detectors_over(store)
+    engines = {partition: detectors.engine_for(partition) for partition in range(PARTITIONS)}
+    assert store.passes == 1
+
+    for partition, engine in engines.items():
+        own = {s: e for s, e in states_at_rest.items() if partition_for(s, PARTITIONS) == partition}
+        alone = Engine(Config.default(), own)
+        assert len(engine) == len(own) > 50
+        assert engine.customers_waiting == alone.customers_waiting > 0
+        assert list(engine.deadlines.pop_due(1 << 62)) == list(alone.deadlines.pop_due(1 << 62))
+
+
+def test_a_rebalance_makes_the_next_load_read_the_store_again(states_at_rest: dict[str, bytes]) -> None:
+    store = CountingStore({subject.encode(): encoded for subject, encoded in states_at_rest.items()})
+    detectors = detectors_over(store)
+    detectors.engine_for(0)
+    subject = next(s for s in states_at_rest if partition_for(s, PARTITIONS) == 1)
+    del store[subject.encode()]  # partition 1 changed hands and back while revoked
+
+    detectors.forget({0, 1})
+    detectors.engine_for(1)
+    assert store.passes == 2
+    left = sum(1 for s in states_at_rest if partition_for(s, PARTITIONS) == 1) - 1
+    assert len(detectors.engines[1]) == left
