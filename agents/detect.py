@@ -127,6 +127,8 @@ class PartitionDetectors:
     """Per internal partition: the highest event time each input partition has forwarded."""
     last_data_wall_ms: dict[int, int] = field(default_factory=dict)
     reported: dict[int, EngineCounts] = field(default_factory=dict)
+    newest_received_ms: dict[int, int] = field(default_factory=dict)
+    """Per partition: when the newest touchpoint of the round arrived in Kafka (wall clock)."""
     unwritten: dict[int, dict[str, bytes | None]] = field(default_factory=dict)
     """Per partition: states flushed to the local store, not yet sent to the changelog."""
     at_rest: dict[int, StoredPartition] | None = None
@@ -147,6 +149,7 @@ class PartitionDetectors:
             self.input_clocks.pop(partition, None)
             self.reported.pop(partition, None)
             self.unwritten.pop(partition, None)
+            self.newest_received_ms.pop(partition, None)
         self.at_rest = None
 
     def _load(self, partition: int) -> Engine:
@@ -253,14 +256,22 @@ def register_detector(
                 metrics.alert_latency.observe(max(0.0, sent_at - received_ms / 1000))
         return sends
 
-    def report(partition: int, engine: Engine) -> None:
+    def report(partition: int, engine: Engine, last: EventT[bytes]) -> None:
+        """Metrics after a round's alerts and states are written; `last` is the partition's last message."""
+        tp, label = last.message.tp, str(partition)
+        highwater = app.consumer.highwater(tp)
+        if highwater is not None:
+            metrics.consumer_lag.labels(tp.topic, label).set(max(0, highwater - last.message.offset - 1))
+        received_ms = detectors.newest_received_ms.pop(partition, None)
+        if received_ms is not None:
+            metrics.detection_delay.labels(label).set(max(0.0, (wall_clock_ms() - received_ms) / 1000))
         counts, before = engine.counts, detectors.reported.get(partition) or EngineCounts()
         metrics.duplicates.inc(counts.duplicates - before.duplicates)
         metrics.late.inc(counts.late - before.late)
         metrics.unknown_cases.inc(counts.unknown_cases - before.unknown_cases)
         detectors.reported[partition] = EngineCounts(**{f: getattr(counts, f) for f in counts.__slots__})
         if engine.watermark != BEFORE_TIME:
-            metrics.watermark.labels(str(partition)).set(engine.watermark / 1000)
+            metrics.watermark.labels(label).set(engine.watermark / 1000)
         metrics.customers.set(sum(len(e) for e in detectors.engines.values()))
         metrics.deadlines.set(sum(e.customers_waiting for e in detectors.engines.values()))
 
@@ -283,6 +294,10 @@ def register_detector(
                 engine.process(touchpoint)
                 if alerts_now := engine.drain():
                     outgoing.extend((alert, received_ms) for alert in alerts_now)
+            if message.received_ms:
+                newest = max(message.received_ms)
+                if newest > detectors.newest_received_ms.get(partition, 0):
+                    detectors.newest_received_ms[partition] = newest
             detectors.follow(partition, engine, message.clocks)
             if message.wall_ms is None:
                 detectors.last_data_wall_ms[partition] = wall_clock_ms()
@@ -307,8 +322,10 @@ def register_detector(
             engine = detectors.engines.get(partition)
             if engine is not None:  # None: revoked while the alerts were written
                 writes += await detectors.persist(partition, engine, producer, event)
-                report(partition, engine)
         if writes:
             await asyncio.gather(*writes)
+        for partition, event in last_message_of.items():
+            if (engine := detectors.engines.get(partition)) is not None:
+                report(partition, engine, event)
 
     return app.agent(source, name="sentinel-detect")(detect)

@@ -25,6 +25,7 @@ class Metrics:
     alerts_resolved: Counter
     alert_latency: Histogram
     consumer_lag: Gauge
+    detection_delay: Gauge
     watermark: Gauge
     customers: Gauge
     deadlines: Gauge
@@ -59,8 +60,15 @@ class Metrics:
             ),
             consumer_lag=gauge(
                 "sentinel_consumer_lag_messages",
-                "Messages not yet consumed, by topic and partition.",
+                "Messages not yet consumed, by topic and partition: the touchpoints topic (ingest) and"
+                " the internal topic (detection).",
                 "topic",
+                "partition",
+            ),
+            detection_delay=gauge(
+                "sentinel_detection_delay_seconds",
+                "Age, when detection finished with it, of the newest touchpoint (since its arrival in"
+                " Kafka), by internal partition; as of the last round with touchpoints.",
                 "partition",
             ),
             watermark=gauge(

@@ -88,6 +88,21 @@ def test_online_alerts_equal_replay_and_bad_input_is_dead_lettered(
         assert name in metrics, name
     assert "C-0" not in metrics
 
+    detection_lag = samples(metrics, "sentinel_consumer_lag_messages", f'topic="{settings.internal_topic}"')
+    delays = samples(metrics, "sentinel_detection_delay_seconds")
+    assert len(detection_lag) == len(delays) == settings.partitions
+    assert all(0 <= lag <= 2 for lag in detection_lag), detection_lag  # caught up, but for wall-clock ticks
+    assert all(0 < delay < 30 for delay in delays), delays
+
+
+def samples(metrics: str, name: str, label: str = "") -> list[float]:
+    """The values of a metric's samples in a Prometheus text exposition, those with `label` only."""
+    return [
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith(name + "{") and label in line
+    ]
+
 
 def test_a_librdkafka_client_produces_touchpoints_and_reads_alerts(
     bootstrap_servers: str, unique_name: UniqueName, tmp_path: Path
