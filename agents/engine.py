@@ -111,7 +111,7 @@ class Engine:
         return state
 
     def customers(self) -> Iterator[tuple[str, CustomerState]]:
-        """Every customer's state (decoding the stored ones; for tests, benchmarks and reindexing)."""
+        """Every customer's state (decoding the stored ones; for tests and benchmarks)."""
         active = self.active
         yield from active.items()
         for subject, encoded in self.stored.items():
