@@ -35,6 +35,10 @@ class DeadlineIndex:
         """Customers with a pending deadline."""
         return len(self._due)
 
+    def due(self, subject: str) -> int:
+        """The customer's earliest pending deadline, 0 when none."""
+        return self._due.get(subject, 0)
+
     def set_due(self, subject: str, due: int) -> None:
         """Record the customer's earliest pending deadline (0: none), pushing it when it changed."""
         if due:

@@ -9,6 +9,14 @@ A customer at rest is only its encoded bytes, in `stored` (the worker passes its
 changelogged table); the states the engine works on are decoded on first touch
 and kept in `active` until `flush` encodes the touched ones back. Millions of
 customers then cost their compact encoding, not their Python objects.
+
+Events are applied as they arrive; a deadline waits for the watermark. An event
+that comes after one of its customer's pending deadlines makes the customer
+*unsettled* (`agents.state.Unsettled`): when the watermark passes the deadline,
+the events since are run again with the deadline in its place. That is what
+makes the alerts independent of how far the watermark lags, and it costs
+nothing for customers whose deadlines the watermark reaches before their next
+event: most of them, when it keeps up.
 """
 
 from __future__ import annotations
@@ -21,12 +29,16 @@ from agents import lifecycle
 from agents.config import Config
 from agents.deadlines import DeadlineIndex
 from agents.patterns import CATALOG_ORDER
-from agents.state import CustomerState, next_due_of
+from agents.state import CustomerState, Unsettled, alert_identity, next_due_of
 from agents.step import Step
 from schemas.alerts import Alert
 from schemas.events import TYPES, Touchpoint
 
 BEFORE_TIME = -(1 << 62)
+MAX_UNSETTLED_EVENTS = 512
+"""A customer whose events run this far ahead of an unsettled deadline has it settled as if the
+watermark had reached it (for input in event-time order that changes nothing; it only bounds state
+while a watermark is stuck)."""
 
 
 @dataclass(slots=True)
@@ -49,6 +61,11 @@ def event_key(event: Touchpoint) -> int:
     hasher = _EVENT_KEY_HASH.copy()
     hasher.update(f"{event.source}\x1f{event.id}".encode())
     return int.from_bytes(hasher.digest(), "big")
+
+
+def _event_time(event: Touchpoint) -> int:
+    """Sort key of a re-run: event time, arrival order among equal times (the sort is stable)."""
+    return event.time
 
 
 def _watch_order(key: str) -> tuple[int, str]:
@@ -107,7 +124,7 @@ class Engine:
         if state is None:
             encoded = self.stored.get(subject)
             if encoded is not None:
-                state = self.active[subject] = CustomerState.decode(encoded)
+                state = self.active[subject] = CustomerState.decode(encoded, subject)
         return state
 
     def customers(self) -> Iterator[tuple[str, CustomerState]]:
@@ -116,7 +133,7 @@ class Engine:
         yield from active.items()
         for subject, encoded in self.stored.items():
             if subject not in active:
-                yield subject, CustomerState.decode(encoded)
+                yield subject, CustomerState.decode(encoded, subject)
 
     def flush(self) -> list[tuple[str, bytes | None]]:
         """Encode every customer touched since the last flush into `stored` and forget the
@@ -148,19 +165,21 @@ class Engine:
         return alerts
 
     def process(self, event: Touchpoint) -> None:
-        """Apply one event, then move the watermark (which may fire deadlines)."""
-        subject, kind, time = event.subject, event.type, event.time
+        """Apply one event; the deadlines its time puts behind the watermark fire before it."""
+        subject, time = event.subject, event.time
         counts = self.counts
         counts.events += 1
-        if kind == "customer.erased":
+        if time > self.latest_event_time:
+            self.latest_event_time = time
+            if self.follow_event_time:
+                self.advance_to(time - self.lateness)
+        if event.type == "customer.erased":
             counts.erased += 1
-            erased = self.state(subject)
-            if erased is not None:
+            if self.state(subject) is not None:
                 del self.active[subject]
                 self.stored.pop(subject, None)
                 self.touched.add(subject)
                 self.deadlines.set_due(subject, 0)
-            self._follow(time)
             return
         state = self.state(subject)
         if state is None:
@@ -170,23 +189,28 @@ class Engine:
             return
         if time < self.watermark:
             counts.late += 1
-        step = self._step
-        step.begin(subject, state, event)
-        transition = lifecycle.apply(state, event)
-        if transition is not None:
-            step.transition = transition
-            if transition in (lifecycle.LOST_NOW, lifecycle.CHURNED_NOW):
-                step.close_all(time, transition, self._patterns, _watch_order)
-            elif transition == lifecycle.UNKNOWN_CASE:
+        unsettled = state.unsettled
+        if unsettled is None:
+            due = self.deadlines.due(subject)
+            if due and due < time:
+                unsettled = state.unsettled = Unsettled(due, state.encode(), [], [])
+        if unsettled is None:
+            if self._apply(subject, state, event) == lifecycle.UNKNOWN_CASE:
                 counts.unknown_cases += 1
-        for on_event in self._reactions[kind]:
-            on_event(step, event)
-        self.deadlines.set_due(subject, state.next_due())
+        else:
+            unsettled.events.append(event)
+            first = len(self._step.alerts)
+            if self._apply(subject, state, event) == lifecycle.UNKNOWN_CASE:
+                counts.unknown_cases += 1
+            unsettled.emitted += (alert_identity(alert) for alert in self._step.alerts[first:])
+            if len(unsettled.events) > MAX_UNSETTLED_EVENTS:
+                state = self._settle(subject, state, unsettled.deadline)
         self.touched.add(subject)
-        if time > self.latest_event_time:
-            self.latest_event_time = time
-            if self.follow_event_time:
-                self.advance_to(time - self.lateness)
+        due = state.next_due()
+        if due and due <= self.watermark:
+            state = self._catch_up(subject, state)
+            due = state.next_due()
+        self.deadlines.set_due(subject, due)
 
     def advance_to(self, watermark: int) -> None:
         """Move the watermark forward and fire every deadline it reaches, earliest first."""
@@ -199,7 +223,10 @@ class Engine:
                 state = self.state(subject)
                 if state is None:
                     continue
-                self._fire_due(subject, state, due)
+                if state.unsettled is not None:
+                    state = self._settle(subject, state, watermark)
+                else:
+                    self._fire_due(subject, state, due)
                 self.touched.add(subject)
                 deadlines.set_due(subject, state.next_due())
 
@@ -221,12 +248,67 @@ class Engine:
         )
         self.deadlines.rebuild(waiting)
 
-    def _follow(self, event_time: int) -> None:
-        """Event time moved on: so does the watermark, unless the caller keeps it (inlined in `process`)."""
-        if event_time > self.latest_event_time:
-            self.latest_event_time = event_time
-            if self.follow_event_time:
-                self.advance_to(event_time - self.lateness)
+    def _apply(self, subject: str, state: CustomerState, event: Touchpoint) -> str | None:
+        """The shared rules, then every pattern reacting to the event; returns the lifecycle transition."""
+        step = self._step
+        step.begin(subject, state, event)
+        transition = lifecycle.apply(state, event)
+        if transition is not None:
+            step.transition = transition
+            if transition in (lifecycle.LOST_NOW, lifecycle.CHURNED_NOW):
+                step.close_all(event.time, transition, self._patterns, _watch_order)
+        for on_event in self._reactions[event.type]:
+            on_event(step, event)
+        return transition
+
+    def _catch_up(self, subject: str, state: CustomerState) -> CustomerState:
+        """Fire now what a late event put behind the watermark (fine print: "fires at once")."""
+        if state.unsettled is not None:
+            return self._settle(subject, state, self.watermark)
+        self._fire_until(subject, state, self.watermark)
+        return state
+
+    def _settle(self, subject: str, state: CustomerState, watermark: int) -> CustomerState:
+        """The watermark passed the deadline some events came after: run them again from the
+        checkpoint in event-time order, each deadline up to `watermark` firing in its place, and
+        emit the alerts the first run held back. Events after a deadline still beyond `watermark`
+        stay unsettled, from a new checkpoint. Returns the customer's new state."""
+        unsettled = state.unsettled
+        assert unsettled is not None
+        rerun = CustomerState.decode(unsettled.checkpoint)
+        rerun.recent_ids = state.recent_ids
+        alerts = self._step.alerts
+        first = len(alerts)
+        ahead: Unsettled | None = None
+        settled_alerts = 0
+        for event in sorted(unsettled.events, key=_event_time):
+            if ahead is None:
+                self._fire_until(subject, rerun, min(watermark, event.time - 1))
+                due = rerun.next_due()
+                if due and due < event.time:
+                    ahead = Unsettled(due, rerun.encode(), [], [])
+                    settled_alerts = len(alerts) - first
+            if ahead is not None:
+                ahead.events.append(event)
+            self._apply(subject, rerun, event)
+        if ahead is None:
+            self._fire_until(subject, rerun, watermark)
+            settled_alerts = len(alerts) - first
+        emitted = set(unsettled.emitted)
+        produced = alerts[first:]
+        alerts[first:] = [alert for alert in produced if alert_identity(alert) not in emitted]
+        if ahead is not None:
+            settled = {alert_identity(alert) for alert in produced[:settled_alerts]}
+            emitted.update(alert_identity(alert) for alert in produced[settled_alerts:])
+            ahead.emitted = sorted(emitted - settled)
+        rerun.unsettled = ahead
+        self.active[subject] = rerun
+        return rerun
+
+    def _fire_until(self, subject: str, state: CustomerState, watermark: int) -> None:
+        """Fire the customer's deadlines up to `watermark`, earliest first (those they re-arm too)."""
+        while (due := state.next_due()) and due <= watermark:
+            self._fire_due(subject, state, due)
 
     def _fire_due(self, subject: str, state: CustomerState, due: int) -> None:
         step = self._step

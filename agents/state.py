@@ -5,59 +5,93 @@ sparse (empty collections are None) and bounded: every list has a cap. At rest
 a customer is only its `encode`d bytes (the changelog value): a header with the
 earliest pending deadline (so recovery can index deadlines without decoding
 anyone) and the remembered event ids packed as 8-byte integers, then the rest
-as a JSON array whose trailing defaults are left out.
+as a JSON array whose trailing defaults are left out (a customer's unsettled
+events too, their checkpoint in base64).
 """
 
 from __future__ import annotations
 
 import struct
+from base64 import b64decode, b64encode
 from dataclasses import dataclass
 from typing import Any
 
 from schemas import codec
+from schemas.alerts import Alert
+from schemas.events import Touchpoint
 
 ACTIVE, LOST, CHURNED = 0, 1, 2
 RECENT_EVENT_IDS = 32
 MAX_OPEN_CASES = 64
-ENCODING_VERSION = 3
+ENCODING_VERSION = 4
 """First byte of an encoded state. Version 1 was one JSON array with the ids as numbers;
-version 2 had no deadline in its header."""
+version 2 had no deadline in its header; version 3 kept a late clearing event in each watch."""
 _HEADER = struct.Struct("<BqB")
 """Version, earliest pending deadline (0: none), number of remembered event ids."""
 
 
 @dataclass(slots=True)
 class Watch:
-    """One pending deadline and/or open episode of a pattern (per sub-key, e.g. a case).
-
-    `late_*` hold a clearing event timed after `due` that arrived before the
-    watermark reached `due`: it cannot cancel the deadline, it resolves the
-    episode the moment it fires (fine print, "Time").
-    """
+    """One pending deadline and/or open episode of a pattern (per sub-key, e.g. a case)."""
 
     due: int = 0
     since: int = 0
     triggers: list[str] | None = None
     fired_at: int = 0
     severity: str = ""
-    late_at: int = 0
-    late_resolution: str = ""
-    late_event: str = ""
 
     def as_list(self) -> list[Any]:
         """The fields in order, without the trailing ones that hold their defaults."""
-        return _without_trailing_defaults(
+        return _without_trailing_defaults([self.due, self.since, self.triggers, self.fired_at, self.severity])
+
+
+@dataclass(slots=True)
+class Unsettled:
+    """Events applied after a deadline that the watermark has not reached yet.
+
+    Until the watermark passes `deadline` nobody knows whether it fires: an event
+    timed before it may still arrive and cancel it. So the events that came after
+    it are applied at once, their alerts emitted where they cannot depend on the
+    deadline, and kept here with the state from before them. Once the watermark
+    passes `deadline` the engine runs them again from `checkpoint` with the
+    deadline in its place, and emits what the first run held back
+    (fine print, "Time": the alerts do not depend on how far the watermark lags).
+    """
+
+    deadline: int
+    """The earliest pending deadline some of `events` come after."""
+    checkpoint: bytes
+    """The customer's encoded state before the first of `events`."""
+    events: list[Touchpoint]
+    """Every event applied since `checkpoint`, in arrival order."""
+    emitted: list[str]
+    """`alert_identity` of each alert emitted since `checkpoint`: a re-run emits only the others."""
+
+    def as_list(self) -> list[Any]:
+        return [
+            self.deadline,
+            b64encode(self.checkpoint).decode("ascii"),
+            [[event.id, event.source, event.type, event.time, event.data] for event in self.events],
+            self.emitted,
+        ]
+
+    @classmethod
+    def from_list(cls, fields: list[Any], subject: str) -> Unsettled:
+        deadline, checkpoint, events, emitted = fields
+        return cls(
+            deadline,
+            b64decode(checkpoint),
             [
-                self.due,
-                self.since,
-                self.triggers,
-                self.fired_at,
-                self.severity,
-                self.late_at,
-                self.late_resolution,
-                self.late_event,
-            ]
+                Touchpoint(event_id, source, kind, subject, at, data)
+                for event_id, source, kind, at, data in events
+            ],
+            emitted,
         )
+
+
+def alert_identity(alert: Alert) -> str:
+    """An alert event's identity: its episode's (or notice's) id and whether it fires or resolves."""
+    return alert.alert_id + ("+" if alert.firing else "-")
 
 
 @dataclass(slots=True)
@@ -98,6 +132,7 @@ class CustomerState:
     cases: dict[str, Case] | None = None
     watches: dict[str, Watch] | None = None
     memo: dict[str, Any] | None = None
+    unsettled: Unsettled | None = None
 
     @property
     def offer_open(self) -> bool:
@@ -123,12 +158,13 @@ class CustomerState:
         return False
 
     def next_due(self) -> int:
-        """The earliest pending deadline of this customer, 0 when none."""
+        """The earliest moment the watermark has something to do for this customer, 0 when never:
+        its earliest pending deadline, or the deadline that settles its unsettled events."""
+        earliest = self.unsettled.deadline if self.unsettled is not None else 0
         watches = self.watches
         if not watches:
-            return 0
-        earliest = 0
-        for watch in watches.values():  # a plain loop: this runs twice per event
+            return earliest
+        for watch in watches.values():  # a plain loop: this runs once per event
             due = watch.due
             if due and (due < earliest or not earliest):
                 earliest = due
@@ -156,6 +192,7 @@ class CustomerState:
                     {key: case.as_list() for key, case in self.cases.items()} if self.cases else None,
                     {key: watch.as_list() for key, watch in self.watches.items()} if self.watches else None,
                     self.memo,
+                    self.unsettled.as_list() if self.unsettled is not None else None,
                 ]
             )
         )
@@ -163,7 +200,8 @@ class CustomerState:
         return struct.pack(f"<BqB{count}Q", ENCODING_VERSION, self.next_due(), count, *recent) + rest
 
     @classmethod
-    def decode(cls, data: bytes) -> CustomerState:
+    def decode(cls, data: bytes, subject: str = "") -> CustomerState:
+        """`subject` is the customer's id, which the unsettled events leave out."""
         _check_version(data)
         count = data[_HEADER.size - 1]
         ids_end = _HEADER.size + 8 * count
@@ -176,6 +214,8 @@ class CustomerState:
             state.watches = {key: Watch(*value) for key, value in fields[14].items()}
         if len(fields) > 15:
             state.memo = fields[15]
+        if len(fields) > 16 and fields[16]:
+            state.unsettled = Unsettled.from_list(fields[16], subject)
         return state
 
 

@@ -3,6 +3,9 @@
 The episode rules of the spec live here and nowhere else: an episode fires
 once and resolves once with the same id, a notice never resolves, and a
 clearing event only cancels a deadline it is not later than (fine print, "Time").
+An event timed after a pending deadline leaves that deadline's episode alone:
+the engine fires the deadline first and applies the event again after it
+(`agents.state.Unsettled`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
     from agents.patterns.base import Pattern
 
 CANCELLED, RESOLVED, DEFERRED, IDLE = "cancelled", "resolved", "deferred", "idle"
+"""What `answer` did: cancelled a deadline, resolved an episode, left it to the re-run, nothing."""
 
 
 class Step:
@@ -112,7 +116,6 @@ class Step:
         if not watch.fired_at:
             watch.due, watch.since = due, since
             watch.triggers = [trigger] if trigger else None
-            watch.late_at = 0
 
     def drop(self, key: str) -> None:
         watches = self.state.watches
@@ -130,14 +133,15 @@ class Step:
         evidence: dict[str, Any],
         triggers: list[str] | None = None,
     ) -> bool:
-        """Open an episode (fired alert) unless one is already open for this key."""
+        """Open an episode (fired alert) unless one is already open for this key, or the event
+        comes after the key's pending deadline (which fires first, in the re-run)."""
         watches = self.state.watches
         if watches is None:
             watches = self.state.watches = {}
         watch = watches.get(key)
         if watch is None:
             watch = watches[key] = Watch()
-        elif watch.fired_at:
+        elif watch.fired_at or (watch.due and self.event is not None and watch.due < self.event.time):
             return False
         watch.due = 0
         watch.fired_at = at
@@ -187,8 +191,6 @@ class Step:
         if at <= watch.due:
             self.drop(key)
             return CANCELLED
-        if not watch.late_at or at < watch.late_at:
-            watch.late_at, watch.late_resolution, watch.late_event = at, resolution, event_id
         return DEFERRED
 
     def close_all(
@@ -196,9 +198,8 @@ class Step:
     ) -> None:
         """Lost or churned: resolve open episodes and drop the deadlines the closing event beats.
 
-        A deadline earlier than the closing event is not dropped: like any clearing
-        event timed after it, the closing event resolves it the moment it fires;
-        an episode's own earlier clearing time (over_communication) still applies.
+        A deadline earlier than the closing event is left alone, like any deadline an
+        event comes after: it fires first, and the closing event then resolves its episode.
         """
         watches = self.state.watches
         if not watches:
@@ -207,8 +208,6 @@ class Step:
         for key in sorted(watches, key=order):
             watch = watches[key]
             if watch.due and watch.due < at:
-                if not watch.fired_at and (not watch.late_at or at < watch.late_at):
-                    watch.late_at, watch.late_resolution, watch.late_event = at, resolution, event_id
                 continue
             watch.due = 0
             self.resolve(patterns[key.partition("|")[0]], key, at, resolution, event_id)

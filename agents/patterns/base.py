@@ -22,7 +22,7 @@ class Pattern:
     """A danger pattern: reacts to the event types it names and to its own deadlines.
 
     Subclasses set the class attributes, implement `on_event`, and, when they
-    arm deadlines, may refine `due_severity`, `due_evidence` and `after_due`.
+    arm deadlines, may refine `on_due`, `due_severity` and `due_evidence`.
     """
 
     name: ClassVar[str]
@@ -44,13 +44,8 @@ class Pattern:
         raise NotImplementedError
 
     def on_due(self, step: Step, key: str, watch: Watch) -> None:
-        """The watermark reached a deadline: fire at it, then apply a clearing event that came too late."""
+        """The watermark reached a deadline: fire at it."""
         step.fire(self, key, watch.due, self.due_severity(step, watch), self.due_evidence(step, watch))
-        if watch.late_at:
-            step.resolve(self, key, watch.late_at, watch.late_resolution, watch.late_event)
-            watch.late_at = 0
-            if step.may_trigger:
-                self.after_late_resolution(step, key)
 
     def due_severity(self, step: Step, watch: Watch) -> str:
         return watch.severity or "warning"
@@ -61,9 +56,6 @@ class Pattern:
             "deadline": format_instant(watch.due),
             "waited": format_duration(watch.due - watch.since),
         }
-
-    def after_late_resolution(self, step: Step, key: str) -> None:
-        """Restart a clock that the late clearing event would have restarted (if the pattern has one)."""
 
     def catalog_row(self) -> dict[str, Any]:
         """The pattern as `sentinel patterns` lists it."""

@@ -40,9 +40,6 @@ class InnovationGap(Pattern):
             return
         if not state.clock_start or event.time < state.clock_start:
             return
-        memo = step.memo()
-        if event.time >= memo.get(self.name, (0, ""))[0]:
-            memo[self.name] = [event.time, event.id]
         if step.answer(self, self.name, event.time, "innovation", event.id) != DEFERRED and step.may_trigger:
             step.rearm(self.name, event.time + self.limits.within, event.time, event.id)
 
@@ -52,8 +49,3 @@ class InnovationGap(Pattern):
 
     def due_evidence(self, step: Step, watch: Watch) -> dict[str, Any]:
         return {**super().due_evidence(step, watch), "lifetime_order_amount": step.state.order_total}
-
-    def after_late_resolution(self, step: Step, key: str) -> None:
-        """Restart from the latest offer, as if the offers had come after the alert fired."""
-        offered_at, offer_id = (step.state.memo or {})[self.name]
-        step.rearm(key, offered_at + self.limits.within, offered_at, offer_id)

@@ -41,13 +41,5 @@ class MissingAppreciation(Pattern):
         watch = step.watch(self.name)
         if watch is not None and event.time < watch.since:
             return
-        memo = step.memo()
-        if event.time >= memo.get(self.name, (0, ""))[0]:
-            memo[self.name] = [event.time, event.id]
         if step.answer(self, self.name, event.time, "contact", event.id) != DEFERRED and step.may_trigger:
             step.rearm(self.name, event.time + self.limits.within, event.time, event.id)
-
-    def after_late_resolution(self, step: Step, key: str) -> None:
-        """Restart from the latest contact, as if the contacts had come after the alert fired."""
-        contacted_at, contact_id = (step.state.memo or {})[self.name]
-        step.rearm(key, contacted_at + self.limits.within, contacted_at, contact_id)

@@ -54,18 +54,10 @@ class OverCommunication(Pattern):
             self._fire(step, sent, event.time, event.id)
 
     def on_due(self, step: Step, key: str, watch: Watch) -> None:
-        """The window holds few enough again: resolve, then re-fire if later sends already overflow it."""
+        """The window holds few enough again: the episode resolves (later sends open the next one)."""
         cleared_at = watch.due
         watch.due = 0
         step.resolve(self, key, cleared_at, "window_cleared", None)
-        state = step.state
-        sent = state.memo.get(self.name, []) if state.memo else []
-        if not step.may_trigger:
-            return
-        for at, event_id in sent:
-            if at > cleared_at and self._count(sent, at) > self.limits.max_communications:
-                self._fire(step, sent, at, event_id)
-                return
 
     def _fire(self, step: Step, sent: list[list[Any]], at: int, event_id: str) -> None:
         count = self._count(sent, at)
@@ -74,10 +66,10 @@ class OverCommunication(Pattern):
             "window": format_duration(self.limits.window),
             "window_start": format_instant(at - self.limits.window),
         }
-        step.fire(self, self.name, at, "warning", evidence, [event_id])
-        watch = step.watch(self.name)
-        assert watch is not None
-        watch.due = self._clear_time(sent, at)
+        if step.fire(self, self.name, at, "warning", evidence, [event_id]):
+            watch = step.watch(self.name)
+            assert watch is not None
+            watch.due = self._clear_time(sent, at)
 
     def _count(self, sent: list[list[Any]], at: int) -> int:
         """Communications in (at - window, at]; `sent` is sorted by time, so two binary searches."""

@@ -50,13 +50,11 @@ class SilentLaneChange(Pattern):
         if not is_activity(event):
             return
         memo = step.memo()
-        count, times, latest_id = memo.get(self.name) or (0, [], "")
-        if not times or event.time >= times[-1]:
-            latest_id = event.id
+        count, times = memo.get(self.name) or (0, [])
         bisect.insort(times, event.time)
         del times[: -(self.limits.gaps + 1)]
         count = min(count + 1, self.limits.min_activities)
-        memo[self.name] = [count, times, latest_id]
+        memo[self.name] = [count, times]
         outcome = step.answer(self, self.name, event.time, "activity", event.id)
         if outcome != DEFERRED and step.may_trigger:
             self._arm(step, times, event.id)
@@ -75,8 +73,3 @@ class SilentLaneChange(Pattern):
 
     def due_evidence(self, step: Step, watch: Watch) -> dict[str, Any]:
         return {**super().due_evidence(step, watch), "silence": format_duration(watch.due - watch.since)}
-
-    def after_late_resolution(self, step: Step, key: str) -> None:
-        """Restart from the latest activity, as if the activities had come after the alert fired."""
-        _, times, latest_id = (step.state.memo or {})[self.name]
-        self._arm(step, times, latest_id)

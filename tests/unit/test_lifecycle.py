@@ -420,6 +420,39 @@ def test_arrival_order_within_the_lateness_does_not_change_a_closing_event():
         check(res, time=h.t("+48h1m"), resolution="lost", phase="lost")
 
 
+def test_a_trigger_after_the_deadline_survives_an_earlier_clearing_event_arriving_after_it():
+    # The second lead (D + 1 min) arrives before the contact that answered the first one in
+    # time (D - 1 min), both before the watermark reaches D: the contact cancels D, and the
+    # second lead is a new trigger with its own deadline, as in event-time order.
+    h = History()
+    h.lead()
+    second = h.at("+48h1m").lead()
+    h.at("+47h59m").contact(direction="outbound")
+    r = run(h, until="+10d")
+    [alert] = fired(r, "lead_not_followed_up")
+    check(alert, time=h.t("+96h1m"), trigger=second)
+    assert resolved(r, "lead_not_followed_up") == []
+
+
+def test_a_new_episode_after_a_deadline_fires_and_resolves_at_its_own_times_at_any_lag():
+    # Between the deadline D and the watermark passing it: the contact answering D, a new lead,
+    # 49 hours of silence and the contact answering that one. A lateness of 10 days keeps the
+    # watermark behind all of it; the alerts are those of the default lateness.
+    h = History()
+    h.lead()
+    h.at("+49h").contact(direction="outbound")
+    second = h.at("+50h").lead()
+    h.at("+5d").contact(direction="outbound")
+    for config in (None, {"engine": {"lateness": "10d"}}):
+        r = run(h, until="+20d", config=config)
+        first_fired, second_fired = fired(r, "lead_not_followed_up")
+        first_resolved, second_resolved = resolved(r, "lead_not_followed_up")
+        check(first_fired, time=h.t("+48h"))
+        check(first_resolved, time=h.t("+49h"), alert_id=first_fired["data"]["alert_id"])
+        check(second_fired, time=h.t("+98h"), trigger=second)
+        check(second_resolved, time=h.t("+5d"), alert_id=second_fired["data"]["alert_id"])
+
+
 # --- times ---------------------------------------------------------------------------
 
 

@@ -12,20 +12,43 @@ from agents.state import ENCODING_VERSION, RECENT_EVENT_IDS, Case, CustomerState
 from schemas.timestamps import parse_instant
 from streams.traffic import lifecycle_history
 
+HISTORY = lifecycle_history(300, seed=9, start=parse_instant("2025-03-01T00:00:00Z"), span_days=60)
+
+
+def _states_after(config: Config) -> dict[str, CustomerState]:
+    engine = Engine(config)
+    for event in HISTORY:
+        engine.process(event)
+        engine.drain()
+    return dict(engine.customers())
+
 
 @pytest.fixture(scope="module")
 def states() -> list[CustomerState]:
-    engine = Engine(Config.default())
-    for event in lifecycle_history(300, seed=9, start=parse_instant("2025-03-01T00:00:00Z"), span_days=60):
-        engine.process(event)
-        engine.drain()
-    return [state for _, state in engine.customers()]
+    return list(_states_after(Config.default()).values())
+
+
+@pytest.fixture(scope="module")
+def lagging() -> dict[str, CustomerState]:
+    """States while a watermark lags by 400 days: many customers have unsettled events."""
+    return _states_after(Config.from_mapping({"engine": {"lateness": "400d"}}))
 
 
 def test_every_state_of_a_history_decodes_to_itself(states: list[CustomerState]) -> None:
     assert len(states) > 250
     for state in states:
         assert CustomerState.decode(state.encode()) == state
+
+
+def test_unsettled_events_and_their_checkpoint_decode_to_themselves(
+    lagging: dict[str, CustomerState],
+) -> None:
+    unsettled = {subject: state for subject, state in lagging.items() if state.unsettled is not None}
+    assert len(unsettled) > 50
+    for subject, state in unsettled.items():
+        encoded = state.encode()
+        assert CustomerState.decode(encoded, subject) == state
+        assert next_due_of(encoded) == state.next_due() <= state.unsettled.deadline  # type: ignore[union-attr]
 
 
 def test_the_header_holds_the_deadline_then_the_event_ids_as_eight_bytes_each(
@@ -69,9 +92,9 @@ def test_fields_holding_their_defaults_are_left_out_and_restored() -> None:
 
 
 def test_a_state_of_another_encoding_is_refused_naming_both_versions() -> None:
-    version_2 = bytes([2, 0]) + b"[0,0,0,0,false,0,0,null,0,0]"
+    version_3 = struct.pack("<BqB", 3, 0, 0) + b"[0,0,0,0,false,0,0,null,0,0]"
     for read in (CustomerState.decode, next_due_of):
-        with pytest.raises(ValueError, match="in version 2; this worker reads version 3"):
-            read(version_2)
+        with pytest.raises(ValueError, match="in version 3; this worker reads version 4"):
+            read(version_3)
         with pytest.raises(ValueError, match="in the JSON array of version 1"):
             read(b"[0,0,0,0,false,0,0,null,0,0,null,null,null,null,null,null,null]")
