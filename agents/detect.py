@@ -28,9 +28,10 @@ from faust.types import EventT, StreamT
 from agents.config import Config
 from agents.engine import BEFORE_TIME, Engine, EngineCounts
 from agents.state import next_due_of
+from agents.watermark import InputClocks
 from schemas import codec
 from schemas.alerts import Alert, render
-from schemas.batches import decode_internal, partition_for
+from schemas.batches import ClockReport, decode_internal, partition_for
 from streams.kafka import LazyProducer
 from streams.metrics import Metrics
 
@@ -123,8 +124,8 @@ class PartitionDetectors:
     idle_after_ms: int
     idle_advance: bool
     engines: dict[int, Engine] = field(default_factory=dict)
-    input_clocks: dict[int, dict[str, int]] = field(default_factory=dict)
-    """Per internal partition: the highest event time each input partition has forwarded."""
+    input_clocks: dict[int, InputClocks] = field(default_factory=dict)
+    """Per internal partition: what it heard of the input partitions' clocks."""
     last_data_wall_ms: dict[int, int] = field(default_factory=dict)
     reported: dict[int, EngineCounts] = field(default_factory=dict)
     newest_received_ms: dict[int, int] = field(default_factory=dict)
@@ -161,17 +162,19 @@ class PartitionDetectors:
         engine = Engine(self.config, stored, follow_event_time=False, waiting=found.waiting)
         clock = self.watermarks.get(_partition_key(partition))
         if clock:
-            engine.watermark, self.input_clocks[partition] = codec.loads(clock)
+            engine.watermark, *clocks = codec.loads(clock)
+            self.input_clocks[partition] = InputClocks.from_list(clocks)
         return engine
 
-    def follow(self, partition: int, engine: Engine, clocks: dict[str, int]) -> None:
+    def follow(self, partition: int, engine: Engine, report: ClockReport) -> None:
         """Move the watermark to the slowest input partition's clock, less the lateness."""
-        known = self.input_clocks.setdefault(partition, {})
-        for source, newest in clocks.items():
-            if newest > known.get(source, newest - 1):
-                known[source] = newest
-        if known:
-            engine.advance_to(min(known.values()) - engine.lateness)
+        clocks = self.input_clocks.get(partition)
+        if clocks is None:
+            clocks = self.input_clocks[partition] = InputClocks()
+        clocks.merge(report)
+        slowest = clocks.slowest()
+        if slowest is not None:
+            engine.advance_to(slowest - engine.lateness)
 
     def flush(self, partition: int, engine: Engine) -> None:
         """Encode the touched customers into the local store after each message, so that
@@ -200,8 +203,8 @@ class PartitionDetectors:
         for subject, value in self.unwritten.pop(partition, {}).items():
             sends.append(await producer.send(customers_log, value, key=subject.encode(), partition=partition))
         if engine.watermark != BEFORE_TIME:
-            clocks = self.input_clocks.get(partition, {})
-            key, value = _partition_key(partition), codec.dumps([engine.watermark, clocks])
+            clocks = self.input_clocks.get(partition) or InputClocks()
+            key, value = _partition_key(partition), codec.dumps([engine.watermark, *clocks.as_list()])
             self.watermarks.data[key] = value
             topic = self.watermarks.changelog_topic.get_topic_name()
             sends.append(await producer.send(topic, value, key=key, partition=partition))

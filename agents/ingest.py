@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from schemas.batches import encode_batch, encode_tick, partition_for
+from schemas.batches import ClockReport, encode_batch, encode_tick, partition_for
 from schemas.errors import InvalidEvent
 from schemas.events import Rejected, Touchpoint, decode_message, event_from_binary
 
@@ -100,8 +100,8 @@ def split(
     events: Sequence[Touchpoint],
     received: Sequence[int],
     size: int,
-    clocks_before: dict[str, int],
-    clocks_after: dict[str, int],
+    clocks_before: ClockReport,
+    clocks_after: ClockReport,
 ) -> Iterable[bytes]:
     """Chunks of one partition's events; only the last may claim the clocks this poll reached."""
     for start in range(0, len(events), size):
@@ -125,8 +125,13 @@ class IngestLoop:
     reject_future_events: bool
     on_routed: Callable[[Routed], None] = lambda routed: None
     on_lag: Callable[[TopicPartition, int], None] = lambda tp, lag: None
+    idle_after_ms: int | None = None
+    """Report an input partition idle once caught up and silent this long (live operation; None: never)."""
     clocks: dict[str, int] = field(default_factory=dict)
-    """Highest event time forwarded per input partition; sent with every message."""
+    """Highest event time forwarded per input partition."""
+    _quiet_since: dict[str, int] = field(default_factory=dict)
+    _idle: list[str] = field(default_factory=list)
+    _inputs: int = 0
     _last_tick: int = 0
 
     async def run(self) -> None:
@@ -134,6 +139,9 @@ class IngestLoop:
             polled = await self.consumer.getmany(timeout_ms=200, max_records=20_000)
             now = self.wall_clock_ms()
             if polled:
+                arrived = {_source(tp) for tp in polled}
+                self._quiet_since.update(dict.fromkeys(arrived, now))
+                self._idle = [source for source in self._idle if source not in arrived]
                 records = [record for batch in polled.values() for record in batch]
                 await self._forward(
                     route(records, self.partitions, now if self.reject_future_events else None)
@@ -147,14 +155,28 @@ class IngestLoop:
                 self._last_tick = now
                 await self._tick(now)
 
+    def report(self) -> ClockReport:
+        """The clocks of the input partitions this ingest reads now, for the next internal message."""
+        assigned = {_source(tp) for tp in self.consumer.assignment()}
+        clocks = {source: newest for source, newest in self.clocks.items() if source in assigned}
+        if not self._inputs:
+            self._count_inputs()
+        return ClockReport(clocks, self._idle, self._inputs)
+
+    def _count_inputs(self) -> None:
+        """How many input partitions there are (known once the consumer has read the topic's metadata)."""
+        topics = self.consumer.subscription()
+        self._inputs = sum(len(self.consumer.partitions_for_topic(topic) or ()) for topic in topics)
+
     async def _forward(self, routed: Routed) -> None:
-        clocks_before = dict(self.clocks)
+        clocks_before = self.report()
         for source, newest in routed.latest_by_input.items():
             if newest > self.clocks.get(source, newest - 1):
                 self.clocks[source] = newest
+        clocks_after = self.report()
         sends = []
         for partition, (events, received) in sorted(routed.batches.items()):
-            for value in split(events, received, self.batch_max_events, clocks_before, self.clocks):
+            for value in split(events, received, self.batch_max_events, clocks_before, clocks_after):
                 sends.append(await self.producer.send(self.internal_topic, value, partition=partition))
         for dead in routed.dead_letters:
             sends.append(
@@ -167,12 +189,33 @@ class IngestLoop:
         self.on_routed(routed)
 
     async def _tick(self, now: int) -> None:
-        tick = encode_tick(now, self.clocks)
+        self._count_inputs()
+        if self.idle_after_ms is not None:
+            self._idle = await self._idle_inputs(now, self.idle_after_ms)
+        tick = encode_tick(now, self.report())
         sends = [
             await self.producer.send(self.internal_topic, tick, partition=partition)
             for partition in range(self.partitions)
         ]
         await asyncio.gather(*sends)
+
+
+    async def _idle_inputs(self, now: int, idle_after_ms: int) -> list[str]:
+        """Assigned input partitions that are caught up and have been silent for `idle_after_ms`."""
+        idle = []
+        for tp in sorted(self.consumer.assignment()):
+            source = _source(tp)
+            if now - self._quiet_since.setdefault(source, now) < idle_after_ms:
+                continue
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None and await self.consumer.position(tp) >= highwater:
+                idle.append(source)
+        return idle
+
+
+def _source(tp: TopicPartition) -> str:
+    """An input partition's name in the clocks: "topic:partition"."""
+    return f"{tp.topic}:{tp.partition}"
 
 
 def wall_clock_ms() -> int:

@@ -7,20 +7,41 @@ cost once per batch instead of once per event. `received_ms` is when the
 touchpoint reached Kafka (its message timestamp), for the latency metric.
 
 Repartitioning merges several input partitions into each internal one, so
-every message also carries the ingest's `clocks`: the highest event time
-forwarded so far from each input partition ("topic:partition"). The stateful
-stage takes its watermark from the slowest of them, as a watermark must be
-carried through a shuffle; ticks carry the clocks and the wall clock.
+every message also carries its ingest's `ClockReport`: the highest event time
+forwarded so far from each input partition it reads ("topic:partition"), which
+of them are idle, and how many input partitions there are. The stateful stage
+takes its watermark from the slowest of them (`agents.watermark`), as a
+watermark must be carried through a shuffle; ticks carry the report and the
+wall clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 from zlib import crc32
 
 from schemas import codec
 from schemas.events import Touchpoint
+
+
+@dataclass(slots=True)
+class ClockReport:
+    """What an ingest knows of the input partitions it reads, sent with every internal message."""
+
+    newest: dict[str, int] = field(default_factory=dict)
+    """The highest event time forwarded per input partition ("topic:partition")."""
+    idle: list[str] = field(default_factory=list)
+    """Input partitions caught up and silent for a while: they hold no watermark back (live only)."""
+    inputs: int = 0
+    """Input partitions in all: a watermark waits until it has heard of each (0: unknown)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        encoded: dict[str, Any] = {"clocks": self.newest, "inputs": self.inputs}
+        if self.idle:
+            encoded["idle"] = self.idle
+        return encoded
 
 
 @dataclass(slots=True)
@@ -29,7 +50,7 @@ class InternalMessage:
 
     events: list[Touchpoint]
     received_ms: list[int]
-    clocks: dict[str, int]
+    clocks: ClockReport
     wall_ms: int | None
 
 
@@ -38,19 +59,17 @@ def partition_for(subject: str, partitions: int) -> int:
     return crc32(subject.encode()) % partitions
 
 
-def encode_batch(
-    events: Sequence[Touchpoint], received_ms: Sequence[int], clocks: Mapping[str, int]
-) -> bytes:
+def encode_batch(events: Sequence[Touchpoint], received_ms: Sequence[int], clocks: ClockReport) -> bytes:
     rows = [
         [event.id, event.source, event.type, event.subject, event.time, event.data, at]
         for event, at in zip(events, received_ms, strict=True)
     ]
-    return codec.dumps({"clocks": clocks, "events": rows})
+    return codec.dumps({**clocks.as_dict(), "events": rows})
 
 
-def encode_tick(wall_ms: int, clocks: Mapping[str, int]) -> bytes:
+def encode_tick(wall_ms: int, clocks: ClockReport) -> bytes:
     """A wall-clock tick for one partition, so an idle partition's watermark still moves."""
-    return codec.dumps({"clocks": clocks, "tick": wall_ms})
+    return codec.dumps({**clocks.as_dict(), "tick": wall_ms})
 
 
 def decode_internal(value: bytes) -> InternalMessage:
@@ -60,6 +79,6 @@ def decode_internal(value: bytes) -> InternalMessage:
     return InternalMessage(
         [Touchpoint(*row[:6]) for row in rows],
         [row[6] for row in rows],
-        message["clocks"],
+        ClockReport(message["clocks"], message.get("idle", []), message.get("inputs", 0)),
         message.get("tick"),
     )

@@ -95,7 +95,8 @@ def create_app(
         config=config,
         customers=table("customers", "Per-customer detection state (CustomerState.encode)."),
         watermarks=table(
-            "watermarks", "Per-partition [watermark, {input partition: latest event time}] in epoch ms."
+            "watermarks",
+            "Per-partition [watermark, {input partition: latest event time}, [idle inputs], inputs] (ms).",
         ),
         partitions=settings.partitions,
         idle_after_ms=settings.idle_after,
@@ -172,6 +173,7 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
             reject_future_events=settings.reject_future_events,
             on_routed=count,
             on_lag=lag,
+            idle_after_ms=settings.idle_after if settings.idle_advance else None,
         ).run()
     finally:
         await consumer.stop()

@@ -6,7 +6,7 @@ from aiokafka import ConsumerRecord
 
 from agents.ingest import route, split
 from schemas import codec
-from schemas.batches import decode_internal, partition_for
+from schemas.batches import ClockReport, decode_internal, partition_for
 
 
 def _record(
@@ -95,6 +95,7 @@ def test_future_events_are_refused_in_live_operation() -> None:
 def test_only_the_last_chunk_claims_the_new_clocks() -> None:
     routed = route([_record(codec.dumps(_event("C-1", f"e{n}")), n) for n in range(5)], 1, now_ms=None)
     events, received = routed.batches[0]
-    chunks = [decode_internal(value) for value in split(events, received, 2, {"t:0": 1}, {"t:0": 9})]
+    before, after = ClockReport({"t:0": 1}, [], 2), ClockReport({"t:0": 9}, ["t:1"], 2)
+    chunks = [decode_internal(value) for value in split(events, received, 2, before, after)]
     assert [len(chunk.events) for chunk in chunks] == [2, 2, 1]
-    assert [chunk.clocks for chunk in chunks] == [{"t:0": 1}, {"t:0": 1}, {"t:0": 9}]
+    assert [chunk.clocks for chunk in chunks] == [before, before, after]
