@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from schemas.errors import SentinelError
+from schemas.errors import BrokerError, PortInUse
 
 __all__ = [
     "DEFAULT_PORT",
@@ -52,10 +52,6 @@ _API_VERSIONS_KEY: Final = 18
 _PROBE_CORRELATION_ID: Final = 0x5E17
 _PROBE_CLIENT_ID: Final = b"sentinel-probe"
 _LOG_TAIL_BYTES: Final = 4000
-
-
-class BrokerError(SentinelError, RuntimeError):
-    """The embedded broker could not be found, started, or kept running, or a topic disagrees."""
 
 
 def tansu_binary() -> Path:
@@ -202,7 +198,7 @@ class EmbeddedBroker:
             raise BrokerError("broker already started")
         binary = self._binary or tansu_binary()
         if self._requested_port is not None and not _port_free(self.host, self._requested_port):
-            raise BrokerError(f"{self.host}:{self._requested_port} is already in use")
+            raise PortInUse(f"{self.host}:{self._requested_port} is already in use (choose another --port)")
         attempts = 1 if self._requested_port is not None else 3
         for attempt in range(1, attempts + 1):
             port = self._requested_port or free_port(self.host)

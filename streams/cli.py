@@ -1,4 +1,9 @@
-"""`sentinel`: the command line. Each subcommand imports only what it needs."""
+"""`sentinel`: the command line. Each subcommand imports only what it needs.
+
+A failure the project foresees (schemas.errors) ends the command with one line
+on stderr, `sentinel <command>: <problem>`, and the exit code of its class
+(listed in the README); only a bug ends in a traceback (exit code 1).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from importlib import metadata
 from typing import BinaryIO
 
 from schemas.errors import SentinelError
@@ -79,6 +85,9 @@ def cmd_patterns(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sentinel", description="Touchpoint Sentinel: catch customer relationships going wrong in time."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"sentinel {metadata.version('touchpoint-sentinel')}"
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -191,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     except SentinelError as error:
         sys.stderr.write(f"sentinel {args.command}: {error}\n")
-        return 2
+        return error.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
-from schemas import codec
+from schemas import codec, errors
 
 LEAD = (
     b'{"specversion":"1.0","id":"e1","source":"crm","type":"lead.created","subject":"C-1",'
@@ -86,3 +87,24 @@ def test_patterns_lists_the_catalog() -> None:
     assert rows[0]["pattern"] == "lead_not_followed_up"
     assert rows[0]["thresholds"] == {"within": "2d"}
     assert all(row["summary"] and row["recommendation"] for row in rows)
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    done = sentinel("--version")
+    assert done.returncode == 0
+    assert done.stdout.decode().strip() == f"sentinel {metadata.version('touchpoint-sentinel')}"
+
+
+def test_every_exit_code_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| ")}
+    classes = [
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, errors.SentinelError)
+    ]
+    for kind in classes:
+        if kind is not errors.InvalidEvent:  # bad input is dead-lettered, never an exit
+            assert f"`{kind.__name__}`" in rows.get(str(kind.exit_code), ""), kind
+    foreseen_failures = [kind.exit_code for kind in classes if kind.exit_code != 2]
+    assert len(foreseen_failures) == len(set(foreseen_failures)), "one exit code per kind of failure"
