@@ -70,7 +70,7 @@ def create_app(
         stream_wait_empty=False,
     )
     if settings.embedded_broker:
-        use_true_end_offsets(app)
+        use_true_end_offsets(app, settings)
     internal = app.topic(
         settings.internal_topic,
         key_type=bytes,
@@ -120,7 +120,7 @@ def create_app(
 async def declare_topics(settings: Settings) -> None:
     """Create the external topics with the configured partition counts (Faust creates its own)."""
     await create_topics(
-        ",".join(bootstrap_list(settings)),
+        settings,
         {
             settings.touchpoints_topic: settings.partitions,
             settings.alerts_topic: settings.partitions,

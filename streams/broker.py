@@ -31,11 +31,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.errors import BrokerError, PortInUse
+from streams.kafka import Connection, aiokafka_options
 
 __all__ = [
     "DEFAULT_PORT",
     "BrokerError",
     "EmbeddedBroker",
+    "answers_kafka",
     "create_topics",
     "end_offsets",
     "free_port",
@@ -97,7 +99,7 @@ def _api_versions_request() -> bytes:
     return struct.pack(">i", len(payload)) + payload
 
 
-def _answers_kafka(host: str, port: int, timeout: float) -> bool:
+def answers_kafka(host: str, port: int, timeout: float) -> bool:
     """True when the port speaks Kafka: an ApiVersions v0 request gets a clean reply.
 
     An open TCP port is not enough: the listener can accept before the broker
@@ -245,7 +247,7 @@ class EmbeddedBroker:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 break
-            if _answers_kafka(self.host, port, timeout=1.0) and process.poll() is None:
+            if answers_kafka(self.host, port, timeout=1.0) and process.poll() is None:
                 log.info("broker pid %d ready at %s", process.pid, self.bootstrap_servers)
                 return
             time.sleep(0.02)
@@ -327,7 +329,7 @@ class EmbeddedBroker:
 
 
 async def create_topics(
-    bootstrap_servers: str,
+    connection: Connection,
     topics: Mapping[str, int],
     *,
     replication_factor: int = 1,
@@ -340,10 +342,12 @@ async def create_topics(
     every component may declare what it needs at startup. One that exists with
     a different count raises :class:`BrokerError`: keys would silently be
     routed to other partitions than the state that belongs to them.
+    `connection` is the settings (with their TLS and SASL) or, for the
+    embedded broker, a bare bootstrap list.
     """
     if not topics:
         return []
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=request_timeout_ms)
+    admin = AIOKafkaAdminClient(request_timeout_ms=request_timeout_ms, **aiokafka_options(connection))
     await admin.start()
     try:
         response = await admin.create_topics(
@@ -377,7 +381,7 @@ async def create_topics(
 
 
 async def end_offsets(
-    bootstrap_servers: str | list[str],
+    connection: Connection,
     partitions: Iterable[TopicPartition],
     *,
     request_timeout_ms: int = 10_000,
@@ -399,10 +403,10 @@ async def end_offsets(
     if not wanted:
         return {}
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
         fetch_max_wait_ms=50,
         request_timeout_ms=request_timeout_ms,
+        **aiokafka_options(connection),
     )
     await consumer.start()
     try:
@@ -464,7 +468,7 @@ def run_forever(
 FETCH_WAIT_MS: Final = 50
 
 
-def use_true_end_offsets(app: Any) -> None:
+def use_true_end_offsets(app: Any, connection: Connection) -> None:
     """Make a Faust app ask for end offsets with `end_offsets` (correct on Tansu), and fetch
     with a short wait, since Tansu does not answer a waiting fetch when data arrives.
 
@@ -487,9 +491,7 @@ def use_true_end_offsets(app: Any) -> None:
         async def _highwaters(self, partitions: Any) -> Any:
             if self.consumer.in_transaction:
                 return await super()._highwaters(partitions)
-            transport: Any = self.transport
-            servers = faust_aiokafka.server_list(transport.url, transport.default_port)
-            return await end_offsets(servers, partitions)
+            return await end_offsets(connection, partitions)
 
     class TrueEndOffsetsConsumer(faust_aiokafka.Consumer):
         def _new_consumer_thread(self) -> Any:

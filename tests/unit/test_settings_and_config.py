@@ -9,6 +9,7 @@ import pytest
 from agents.config import Config, load_config
 from schemas.errors import ConfigError
 from schemas.timestamps import HOUR, SECOND
+from streams.kafka import ssl_context
 from streams.settings import Settings
 from streams.worker import worker_environment
 
@@ -156,3 +157,13 @@ def test_the_settings_file_variable_and_other_prefixes_are_fine(tmp_path: Path) 
 def test_security_settings_that_cannot_work_are_refused(values: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_values({key: ("test", value) for key, value in values.items()})
+
+
+def test_tls_files_that_cannot_be_loaded_name_their_setting(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.pem"
+    with pytest.raises(ConfigError, match=f"ssl_cafile: cannot load {missing} \\(No such file"):
+        ssl_context(Settings(security_protocol="SSL", ssl_cafile=str(missing)))
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    with pytest.raises(ConfigError, match=f"ssl_certfile/ssl_keyfile: cannot load {garbage}"):
+        ssl_context(Settings(security_protocol="SSL", ssl_certfile=str(garbage)))
