@@ -118,7 +118,11 @@ def create_app(
 
 
 async def declare_topics(settings: Settings) -> None:
-    """Create the external topics with the configured partition counts (Faust creates its own)."""
+    """Create the external topics with the configured partition counts (Faust creates its own).
+
+    Called before the worker starts, so that a broker which refuses the request
+    stops the start with one line rather than crashing the ingest task.
+    """
     await create_topics(
         settings,
         {
@@ -132,7 +136,6 @@ async def declare_topics(settings: Settings) -> None:
 
 
 async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
-    await declare_topics(settings)
     options = aiokafka_options(settings)
     consumer = AIOKafkaConsumer(
         settings.touchpoints_topic,
