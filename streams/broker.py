@@ -147,12 +147,17 @@ class EmbeddedBroker:
     runs never collide with a broker already on 9092. If the owner forgets to
     stop it, the process is terminated when the object is collected or the
     interpreter exits, so no broker outlives its test run.
+
+    ``advertised_port`` puts a proxy in front: the broker listens on ``port``
+    but names the proxy's port in its Metadata answers, so clients make every
+    connection after the first through the proxy as well.
     """
 
     def __init__(
         self,
         port: int | None = None,
         *,
+        advertised_port: int | None = None,
         host: str = LOOPBACK,
         binary: Path | None = None,
         startup_timeout: float = 15.0,
@@ -161,6 +166,7 @@ class EmbeddedBroker:
     ) -> None:
         self.host = host
         self._requested_port = port
+        self._advertised_port = advertised_port
         self._port: int | None = None
         self._binary = binary
         self.startup_timeout = startup_timeout
@@ -216,6 +222,7 @@ class EmbeddedBroker:
 
     def _launch(self, binary: Path, port: int) -> None:
         address = f"tcp://{self.host}:{port}"
+        advertised = f"tcp://{self.host}:{self._advertised_port or port}"
         if self._log_file is not None:
             self._output = self._log_file.open("ab")
         else:
@@ -228,7 +235,7 @@ class EmbeddedBroker:
                     "--listener-url",
                     address,
                     "--advertised-listener-url",
-                    address,
+                    advertised,
                     "--storage-engine",
                     "memory://tansu/",
                 ],
