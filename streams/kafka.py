@@ -8,6 +8,7 @@ creation take `faust_credentials`; both build TLS with `ssl_context`.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any
 
@@ -48,12 +49,32 @@ def _reason(error: OSError | ssl.SSLError) -> str:
     return error.strerror or str(error)
 
 
+class _HideSaslExchange(logging.Filter):
+    """aiokafka logs every request and response at debug level, SaslAuthenticate's bytes included,
+    and with PLAIN those bytes hold the password: such records are dropped, the rest stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(type(arg).__name__.startswith("SaslAuthenticate") for arg in args)
+
+
+_SASL_LOG_FILTER = _HideSaslExchange()
+
+
+def hide_sasl_exchange_from_logs() -> None:
+    """Idempotent; done wherever credentials are handed to a client."""
+    logger = logging.getLogger("aiokafka.conn")
+    if _SASL_LOG_FILTER not in logger.filters:
+        logger.addFilter(_SASL_LOG_FILTER)
+
+
 def aiokafka_options(connection: Connection) -> dict[str, Any]:
     """Keyword arguments for every AIOKafkaConsumer/Producer/AdminClient we create."""
     options: dict[str, Any] = {"bootstrap_servers": bootstrap_list(connection)}
     if isinstance(connection, str):
         return options
     settings = connection
+    hide_sasl_exchange_from_logs()
     options["security_protocol"] = settings.security_protocol
     if settings.security_protocol in ("SSL", "SASL_SSL"):
         options["ssl_context"] = ssl_context(settings)
@@ -71,6 +92,7 @@ def faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | Non
     producers, and the consumer's client that creates its internal topics).
     """
     protocol = settings.security_protocol
+    hide_sasl_exchange_from_logs()
     if protocol == "SSL":
         return faust.SSLCredentials(ssl_context(settings))
     if protocol.startswith("SASL"):

@@ -8,6 +8,7 @@ through: a worker whose alerts arrive authenticated every client it made.
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from schemas.errors import SentinelError
 from schemas.timestamps import MINUTE
 from streams.broker import free_port
 from streams.clients import produce_lines
+from streams.connection import check_connection
 from streams.settings import Settings
 from streams.verify import checked_worker_settings, closing_events, comparable, expected_alerts
 from streams.worker import WorkerProcess, worker_environment
@@ -214,3 +216,15 @@ def test_a_worker_that_cannot_authenticate_stops_with_one_line(
         "with SASL mechanism SCRAM-SHA-512)"
     ]
     assert wrong.sasl_password not in log.read_text()
+
+
+def test_the_sasl_exchange_stays_out_of_debug_logs(
+    secured: SecuredCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiokafka logs each request at debug level; with PLAIN, SaslAuthenticate's bytes hold the password."""
+    caplog.set_level(logging.DEBUG, logger="aiokafka")
+
+    asyncio.run(check_connection(secured.sasl_plain_text("PLAIN")))
+
+    assert "SaslHandShakeRequest" in caplog.text  # the exchange ran with debug logging on
+    assert PASSWORD not in caplog.text
