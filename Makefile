@@ -24,9 +24,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,rocksdb]'
 	@touch $@
 
-tools: ## Install promtool (Debian's prometheus package) if missing; the deploy tests use it
-	@command -v promtool >/dev/null || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+# promtool checks the SRE rules; stunnel4 terminates TLS in front of the embedded broker in the security tests.
+tools: ## Install promtool and stunnel4 (Debian packages) if missing; the tests use them
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v stunnel4 >/dev/null || missing="$$missing stunnel4"; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 lint: $(STAMP) ## ruff check and mypy
 	$(BIN)/ruff check .

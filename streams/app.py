@@ -70,7 +70,7 @@ def create_app(
         stream_wait_empty=False,
     )
     if settings.embedded_broker:
-        use_true_end_offsets(app)
+        use_true_end_offsets(app, settings)
     internal = app.topic(
         settings.internal_topic,
         key_type=bytes,
@@ -119,9 +119,13 @@ def create_app(
 
 
 async def declare_topics(settings: Settings) -> None:
-    """Create the external topics with the configured partition counts (Faust creates its own)."""
+    """Create the external topics with the configured partition counts (Faust creates its own).
+
+    Called before the worker starts, so that a broker which refuses the request
+    stops the start with one line rather than crashing the ingest task.
+    """
     await create_topics(
-        ",".join(bootstrap_list(settings)),
+        settings,
         {
             settings.touchpoints_topic: settings.partitions,
             settings.alerts_topic: settings.partitions,
@@ -133,7 +137,6 @@ async def declare_topics(settings: Settings) -> None:
 
 
 async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
-    await declare_topics(settings)
     options = aiokafka_options(settings)
     consumer = AIOKafkaConsumer(
         settings.touchpoints_topic,

@@ -30,12 +30,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from schemas.errors import SentinelError
+from schemas.errors import BrokerError, PortInUse
+from streams.kafka import Connection, aiokafka_options
 
 __all__ = [
     "DEFAULT_PORT",
     "BrokerError",
     "EmbeddedBroker",
+    "answers_kafka",
     "create_topics",
     "end_offsets",
     "free_port",
@@ -52,10 +54,6 @@ _API_VERSIONS_KEY: Final = 18
 _PROBE_CORRELATION_ID: Final = 0x5E17
 _PROBE_CLIENT_ID: Final = b"sentinel-probe"
 _LOG_TAIL_BYTES: Final = 4000
-
-
-class BrokerError(SentinelError, RuntimeError):
-    """The embedded broker could not be found, started, or kept running, or a topic disagrees."""
 
 
 def tansu_binary() -> Path:
@@ -101,7 +99,7 @@ def _api_versions_request() -> bytes:
     return struct.pack(">i", len(payload)) + payload
 
 
-def _answers_kafka(host: str, port: int, timeout: float) -> bool:
+def answers_kafka(host: str, port: int, timeout: float) -> bool:
     """True when the port speaks Kafka: an ApiVersions v0 request gets a clean reply.
 
     An open TCP port is not enough: the listener can accept before the broker
@@ -149,12 +147,17 @@ class EmbeddedBroker:
     runs never collide with a broker already on 9092. If the owner forgets to
     stop it, the process is terminated when the object is collected or the
     interpreter exits, so no broker outlives its test run.
+
+    ``advertised_port`` puts a proxy in front: the broker listens on ``port``
+    but names the proxy's port in its Metadata answers, so clients make every
+    connection after the first through the proxy as well.
     """
 
     def __init__(
         self,
         port: int | None = None,
         *,
+        advertised_port: int | None = None,
         host: str = LOOPBACK,
         binary: Path | None = None,
         startup_timeout: float = 15.0,
@@ -163,6 +166,7 @@ class EmbeddedBroker:
     ) -> None:
         self.host = host
         self._requested_port = port
+        self._advertised_port = advertised_port
         self._port: int | None = None
         self._binary = binary
         self.startup_timeout = startup_timeout
@@ -202,7 +206,7 @@ class EmbeddedBroker:
             raise BrokerError("broker already started")
         binary = self._binary or tansu_binary()
         if self._requested_port is not None and not _port_free(self.host, self._requested_port):
-            raise BrokerError(f"{self.host}:{self._requested_port} is already in use")
+            raise PortInUse(f"{self.host}:{self._requested_port} is already in use (choose another --port)")
         attempts = 1 if self._requested_port is not None else 3
         for attempt in range(1, attempts + 1):
             port = self._requested_port or free_port(self.host)
@@ -218,6 +222,7 @@ class EmbeddedBroker:
 
     def _launch(self, binary: Path, port: int) -> None:
         address = f"tcp://{self.host}:{port}"
+        advertised = f"tcp://{self.host}:{self._advertised_port or port}"
         if self._log_file is not None:
             self._output = self._log_file.open("ab")
         else:
@@ -230,7 +235,7 @@ class EmbeddedBroker:
                     "--listener-url",
                     address,
                     "--advertised-listener-url",
-                    address,
+                    advertised,
                     "--storage-engine",
                     "memory://tansu/",
                 ],
@@ -249,7 +254,7 @@ class EmbeddedBroker:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 break
-            if _answers_kafka(self.host, port, timeout=1.0) and process.poll() is None:
+            if answers_kafka(self.host, port, timeout=1.0) and process.poll() is None:
                 log.info("broker pid %d ready at %s", process.pid, self.bootstrap_servers)
                 return
             time.sleep(0.02)
@@ -331,7 +336,7 @@ class EmbeddedBroker:
 
 
 async def create_topics(
-    bootstrap_servers: str,
+    connection: Connection,
     topics: Mapping[str, int],
     *,
     replication_factor: int = 1,
@@ -344,10 +349,12 @@ async def create_topics(
     every component may declare what it needs at startup. One that exists with
     a different count raises :class:`BrokerError`: keys would silently be
     routed to other partitions than the state that belongs to them.
+    `connection` is the settings (with their TLS and SASL) or, for the
+    embedded broker, a bare bootstrap list.
     """
     if not topics:
         return []
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=request_timeout_ms)
+    admin = AIOKafkaAdminClient(request_timeout_ms=request_timeout_ms, **aiokafka_options(connection))
     await admin.start()
     try:
         response = await admin.create_topics(
@@ -381,7 +388,7 @@ async def create_topics(
 
 
 async def end_offsets(
-    bootstrap_servers: str | list[str],
+    connection: Connection,
     partitions: Iterable[TopicPartition],
     *,
     request_timeout_ms: int = 10_000,
@@ -403,10 +410,10 @@ async def end_offsets(
     if not wanted:
         return {}
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
         fetch_max_wait_ms=50,
         request_timeout_ms=request_timeout_ms,
+        **aiokafka_options(connection),
     )
     await consumer.start()
     try:
@@ -468,7 +475,7 @@ def run_forever(
 FETCH_WAIT_MS: Final = 50
 
 
-def use_true_end_offsets(app: Any) -> None:
+def use_true_end_offsets(app: Any, connection: Connection) -> None:
     """Make a Faust app ask for end offsets with `end_offsets` (correct on Tansu), and fetch
     with a short wait, since Tansu does not answer a waiting fetch when data arrives.
 
@@ -491,9 +498,7 @@ def use_true_end_offsets(app: Any) -> None:
         async def _highwaters(self, partitions: Any) -> Any:
             if self.consumer.in_transaction:
                 return await super()._highwaters(partitions)
-            transport: Any = self.transport
-            servers = faust_aiokafka.server_list(transport.url, transport.default_port)
-            return await end_offsets(servers, partitions)
+            return await end_offsets(connection, partitions)
 
     class TrueEndOffsetsConsumer(faust_aiokafka.Consumer):
         def _new_consumer_thread(self) -> Any:

@@ -1,4 +1,9 @@
-"""`sentinel`: the command line. Each subcommand imports only what it needs."""
+"""`sentinel`: the command line. Each subcommand imports only what it needs.
+
+A failure the project foresees (schemas.errors) ends the command with one line
+on stderr, `sentinel <command>: <problem>`, and the exit code of its class
+(listed in the README); only a bug ends in a traceback (exit code 1).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,17 @@ import argparse
 import gc
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import BinaryIO
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from importlib import metadata
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from schemas.errors import SentinelError
 
+if TYPE_CHECKING:
+    from streams.settings import Settings
+
 Command = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
 
 
 def relax_garbage_collector() -> None:
@@ -80,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sentinel", description="Touchpoint Sentinel: catch customer relationships going wrong in time."
     )
+    parser.add_argument(
+        "--version", action="version", version=f"sentinel {metadata.version('touchpoint-sentinel')}"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     replay = commands.add_parser("replay", help="run the detection offline over a JSON-lines file")
@@ -142,36 +155,59 @@ def cmd_broker(args: argparse.Namespace) -> int:
     return run_forever(args.port, on_ready=ready)
 
 
-def cmd_produce(args: argparse.Namespace) -> int:
+def _readable(path: str) -> BinaryIO:
+    """The input opened before anything connects, or one line saying why it cannot be read."""
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as error:
+        raise SentinelError(f"cannot read {path}: {error.strerror}") from None
+
+
+def run_connected(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Check the connection to the broker first, then run `work`; Kafka errors leave as our own."""
     import asyncio
 
+    from aiokafka.errors import KafkaError
+
+    from streams.connection import check_connection, kafka_failure
+
+    async def connected() -> T:
+        await check_connection(settings)
+        try:
+            return await work()
+        except KafkaError as error:
+            raise kafka_failure(error, settings) from None
+
+    return asyncio.run(connected())
+
+
+def cmd_produce(args: argparse.Namespace) -> int:
     from streams.clients import produce_lines
     from streams.settings import Settings
 
     settings = Settings.load(args.settings)
-    try:
-        sent = asyncio.run(produce_lines(settings, _open_lines(args.file)))
-    except OSError as error:
-        sys.stderr.write(f"sentinel produce: cannot read {args.file}: {error.strerror}\n")
-        return 2
+    with _readable(args.file) as lines:
+        sent = run_connected(settings, lambda: produce_lines(settings, lines))
     sys.stderr.write(f"{sent} messages sent to {settings.touchpoints_topic}\n")
     return 0
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
-    import asyncio
-
     from streams.clients import tail_alerts
     from streams.settings import Settings
 
-    asyncio.run(
-        tail_alerts(
-            Settings.load(args.settings),
+    settings = Settings.load(args.settings)
+    run_connected(
+        settings,
+        lambda: tail_alerts(
+            settings,
             from_beginning=args.from_beginning,
             limit=args.max,
             idle_timeout=args.idle_timeout,
             as_json=args.json,
-        )
+        ),
     )
     return 0
 
@@ -191,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     except SentinelError as error:
         sys.stderr.write(f"sentinel {args.command}: {error}\n")
-        return 2
+        return error.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

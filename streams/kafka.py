@@ -1,37 +1,83 @@
-"""Kafka connection options from the settings, for Faust and for plain aiokafka clients."""
+"""Kafka connection options from the settings: where every client's security comes from.
+
+Every aiokafka client the project creates (ingest, the detection producer,
+`sentinel produce` and `tail`, topic creation, end-offset reads) takes its
+options from `aiokafka_options`, and Faust's own consumer, producer and topic
+creation take `faust_credentials`; both build TLS with `ssl_context`.
+"""
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any
 
 import faust
 from aiokafka import AIOKafkaProducer
-from aiokafka.helpers import create_ssl_context
 
+from schemas.errors import ConfigError
 from streams.settings import Settings
 
-
-def bootstrap_list(settings: Settings) -> list[str]:
-    return [server.strip() for server in settings.bootstrap_servers.split(",") if server.strip()]
-
-
-def _ssl_context(settings: Settings) -> ssl.SSLContext:
-    return create_ssl_context(
-        cafile=settings.ssl_cafile or None,
-        certfile=settings.ssl_certfile or None,
-        keyfile=settings.ssl_keyfile or None,
-    )
+Connection = Settings | str
+"""Settings, or a bare "host:port,..." list, which means the embedded broker: plaintext, no SASL."""
 
 
-def aiokafka_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments shared by every AIOKafkaConsumer/Producer/AdminClient we create."""
-    options: dict[str, Any] = {
-        "bootstrap_servers": bootstrap_list(settings),
-        "security_protocol": settings.security_protocol,
-    }
+def bootstrap_list(connection: Connection) -> list[str]:
+    servers = connection if isinstance(connection, str) else connection.bootstrap_servers
+    return [server.strip() for server in servers.split(",") if server.strip()]
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext:
+    """Trusts `ssl_cafile` (the system's CAs when empty) and always verifies the broker's host name;
+    a file that cannot be loaded stops the start naming its key."""
+    try:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=settings.ssl_cafile or None)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"ssl_cafile: cannot load {settings.ssl_cafile} ({_reason(error)})") from None
+    if settings.ssl_certfile:
+        try:
+            context.load_cert_chain(settings.ssl_certfile, settings.ssl_keyfile or None)
+        except (OSError, ssl.SSLError) as error:
+            files = " with ".join(filter(None, (settings.ssl_certfile, settings.ssl_keyfile)))
+            raise ConfigError(f"ssl_certfile/ssl_keyfile: cannot load {files} ({_reason(error)})") from None
+    return context
+
+
+def _reason(error: OSError | ssl.SSLError) -> str:
+    if isinstance(error, ssl.SSLError):
+        return str(error.reason or error).lower().replace("_", " ")
+    return error.strerror or str(error)
+
+
+class _HideSaslExchange(logging.Filter):
+    """aiokafka logs every request and response at debug level, SaslAuthenticate's bytes included,
+    and with PLAIN those bytes hold the password: such records are dropped, the rest stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(type(arg).__name__.startswith("SaslAuthenticate") for arg in args)
+
+
+_SASL_LOG_FILTER = _HideSaslExchange()
+
+
+def hide_sasl_exchange_from_logs() -> None:
+    """Idempotent; done wherever credentials are handed to a client."""
+    logger = logging.getLogger("aiokafka.conn")
+    if _SASL_LOG_FILTER not in logger.filters:
+        logger.addFilter(_SASL_LOG_FILTER)
+
+
+def aiokafka_options(connection: Connection) -> dict[str, Any]:
+    """Keyword arguments for every AIOKafkaConsumer/Producer/AdminClient we create."""
+    options: dict[str, Any] = {"bootstrap_servers": bootstrap_list(connection)}
+    if isinstance(connection, str):
+        return options
+    settings = connection
+    hide_sasl_exchange_from_logs()
+    options["security_protocol"] = settings.security_protocol
     if settings.security_protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = _ssl_context(settings)
+        options["ssl_context"] = ssl_context(settings)
     if settings.security_protocol.startswith("SASL"):
         options["sasl_mechanism"] = settings.sasl_mechanism
         options["sasl_plain_username"] = settings.sasl_username
@@ -40,16 +86,21 @@ def aiokafka_options(settings: Settings) -> dict[str, Any]:
 
 
 def faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
-    """Faust's broker_credentials for the configured security protocol (None for PLAINTEXT)."""
+    """Faust's broker_credentials for the configured security protocol (None for PLAINTEXT).
+
+    Faust 0.15 hands them to every aiokafka client it makes (its consumer, its
+    producers, and the consumer's client that creates its internal topics).
+    """
     protocol = settings.security_protocol
+    hide_sasl_exchange_from_logs()
     if protocol == "SSL":
-        return faust.SSLCredentials(_ssl_context(settings))
+        return faust.SSLCredentials(ssl_context(settings))
     if protocol.startswith("SASL"):
         return faust.SASLCredentials(
             username=settings.sasl_username,
             password=settings.sasl_password,
             mechanism=settings.sasl_mechanism,
-            ssl_context=_ssl_context(settings) if protocol == "SASL_SSL" else None,
+            ssl_context=ssl_context(settings) if protocol == "SASL_SSL" else None,
         )
     return None
 

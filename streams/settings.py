@@ -2,16 +2,20 @@
 
 Precedence: defaults < settings file (TOML, `[sentinel]` table) < environment
 (`SENTINEL_<NAME>`, plus the conventional `KAFKA_BOOTSTRAP_SERVERS`). Every
-value is checked once here, and a bad one names its key and where it came from.
+value is checked once here, and a bad one names its key and where it came from;
+a `SENTINEL_` variable that names no setting is refused too, since a misspelled
+one would otherwise be ignored without a word. The SASL password never appears
+in the settings' repr nor in an error message.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ from schemas.errors import ConfigError
 from schemas.timestamps import SECOND, Duration, parse_duration
 
 ENV_PREFIX = "SENTINEL_"
+SETTINGS_FILE_VARIABLE = ENV_PREFIX + "SETTINGS_FILE"
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
@@ -34,7 +39,8 @@ class Settings:
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "PLAIN"
     sasl_username: str = ""
-    sasl_password: str = ""
+    sasl_password: str = field(default="", repr=False)
+    """A secret: set it from the environment (SENTINEL_SASL_PASSWORD); never shown."""
     ssl_cafile: str = ""
     ssl_certfile: str = ""
     ssl_keyfile: str = ""
@@ -70,8 +76,9 @@ class Settings:
     @classmethod
     def load(cls, path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
         """Defaults, then the settings file (if any), then the environment."""
+        _refuse_unknown_variables(env)
         values: dict[str, Any] = {}
-        file = path or env.get(ENV_PREFIX + "SETTINGS_FILE")
+        file = path or env.get(SETTINGS_FILE_VARIABLE)
         if file:
             values.update(_read_file(Path(file)))
         if "KAFKA_BOOTSTRAP_SERVERS" in env:
@@ -107,6 +114,26 @@ class Settings:
             raise ConfigError(f"store must be memory:// or rocksdb://, got {self.store!r}")
         if not self.bootstrap_servers.strip():
             raise ConfigError("bootstrap_servers must name at least one host:port")
+        if self.security_protocol.startswith("SASL") and not self.sasl_username:
+            raise ConfigError(f"sasl_username must be set with security_protocol {self.security_protocol}")
+        if self.ssl_keyfile and not self.ssl_certfile:
+            raise ConfigError("ssl_keyfile is set but ssl_certfile is not (the client certificate)")
+
+
+def known_variables() -> list[str]:
+    """Every SENTINEL_* variable the settings read."""
+    return [
+        SETTINGS_FILE_VARIABLE,
+        *(ENV_PREFIX + spec.name.upper() for spec in dataclasses.fields(Settings)),
+    ]
+
+
+def _refuse_unknown_variables(env: Mapping[str, str]) -> None:
+    known = known_variables()
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            closest = difflib.get_close_matches(name, known, n=1, cutoff=0.0)
+            raise ConfigError(f"{name} is not a setting; did you mean {closest[0]}?")
 
 
 def _read_file(path: Path) -> dict[str, tuple[str, Any]]:
@@ -154,7 +181,8 @@ def _parse(spec: dataclasses.Field[Any], where: str, raw: Any) -> Any:
             "bool": "true or false",
             "int": "a whole number >= 0",
         }
-        raise ConfigError(f"{where} must be {expected.get(str(kind), 'a string')}, got {raw!r}") from None
+        shown = f", got {raw!r}" if spec.repr else ""
+        raise ConfigError(f"{where} must be {expected.get(str(kind), 'a string')}{shown}") from None
 
 
 def _fail(raw: Any) -> Any:

@@ -18,6 +18,7 @@ from schemas import codec
 from schemas.events import Touchpoint, encode_event
 from schemas.timestamps import parse_instant
 from streams.broker import free_port
+from streams.kafka import Connection, aiokafka_options
 from streams.settings import Settings
 
 
@@ -58,8 +59,8 @@ def closing_events(at: int, partitions: int, source: str = "verify/clock") -> li
     ]
 
 
-async def produce_closing(bootstrap_servers: str, topic: str, closing: list[tuple[int, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+async def produce_closing(connection: Connection, topic: str, closing: list[tuple[int, bytes]]) -> None:
+    producer = AIOKafkaProducer(**aiokafka_options(connection))
     await producer.start()
     try:
         for partition, value in closing:
@@ -97,7 +98,7 @@ def _subject(line: bytes) -> str | None:
 
 
 async def read_topic(
-    bootstrap_servers: str,
+    connection: Connection,
     topic: str,
     *,
     at_least: int,
@@ -108,10 +109,10 @@ async def read_topic(
     """Everything on `topic`: waits for `at_least` records, then for `settle` quiet seconds."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap_servers,
         group_id=None,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=max_fetch_bytes,
+        **aiokafka_options(connection),
     )
     await consumer.start()
     records: list[ConsumerRecord] = []

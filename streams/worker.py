@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import logging
 import os
 import signal
@@ -14,27 +16,60 @@ from types import TracebackType
 from typing import Self
 
 import faust
-from prometheus_client import start_http_server
+from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry, start_http_server
 
 from agents.config import Config
-from schemas.errors import SentinelError
+from schemas.errors import ConfigError, PortInUse, SentinelError
 from schemas.timestamps import format_duration
-from streams.app import create_app
+from streams.app import create_app, declare_topics
+from streams.connection import check_connection, kafka_failure
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, config: Config | None = None, *, loglevel: str = "warning") -> int:
-    """Block running the worker until SIGINT/SIGTERM; returns the exit status."""
+    """Block running the worker until SIGINT/SIGTERM; returns the exit status.
+
+    Before Faust starts, the broker is reached as configured, the topics are
+    declared and the metrics port is bound: a wrong password or certificate, an
+    unreachable broker or a port in use stops the start with a SentinelError
+    (one line from the command line), where a crashing Faust app would log a
+    traceback and exit 1. Metrics come last because they tell that the worker
+    is up (WorkerProcess and readiness probes wait for them).
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # Faust and the checks below share it
     sentinel = create_app(settings, config)
+    loop.run_until_complete(_reach_broker(settings))
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=sentinel.registry)
-        sys.stderr.write(f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics\n")
-    worker = faust.Worker(sentinel.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+        serve_metrics(settings, sentinel.registry)
+    worker = faust.Worker(sentinel.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, loop=loop)
     worker.spinner = None  # a terminal spinner writes escape codes into log files
     worker.execute_from_commandline()
     return 0
+
+
+def serve_metrics(settings: Settings, registry: CollectorRegistry) -> None:
+    where = f"{settings.metrics_host}:{settings.metrics_port}"
+    try:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise PortInUse(
+                f"metrics port {where} is already in use (set metrics_port; 0 turns the endpoint off)"
+            ) from None
+        raise ConfigError(f"metrics_host/metrics_port: cannot listen on {where} ({error.strerror})") from None
+    sys.stderr.write(f"metrics on http://{where}/metrics\n")
+
+
+async def _reach_broker(settings: Settings) -> None:
+    await check_connection(settings)
+    try:
+        await declare_topics(settings)
+    except KafkaError as error:
+        raise kafka_failure(error, settings) from None
 
 
 def worker_environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:

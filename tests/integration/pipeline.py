@@ -30,10 +30,8 @@ def history_lines(customers: int, seed: int = 11) -> tuple[list[bytes], int]:
 async def read_topic(
     settings: Settings, topic: str, *, at_least: int, wait: float = 90.0, settle: float = 3.0
 ) -> list[ConsumerRecord]:
-    return await verify.read_topic(
-        settings.bootstrap_servers, topic, at_least=at_least, wait=wait, settle=settle
-    )
+    return await verify.read_topic(settings, topic, at_least=at_least, wait=wait, settle=settle)
 
 
 async def produce_closing(settings: Settings, closing: list[tuple[int, bytes]]) -> None:
-    await verify.produce_closing(settings.bootstrap_servers, settings.touchpoints_topic, closing)
+    await verify.produce_closing(settings, settings.touchpoints_topic, closing)

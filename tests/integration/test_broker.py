@@ -17,6 +17,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Pro
 from confluent_kafka import TopicPartition as RdTopicPartition
 from faust.types import TP
 
+from schemas.errors import PortInUse
 from streams.broker import BrokerError, EmbeddedBroker, create_topics, end_offsets, free_port
 
 from .conftest import UniqueName
@@ -76,7 +77,7 @@ async def test_start_and_stop_a_private_broker() -> None:
 
 
 def test_requested_port_in_use_is_an_error(embedded_broker: EmbeddedBroker) -> None:
-    with pytest.raises(BrokerError, match="already in use"):
+    with pytest.raises(PortInUse, match="already in use"):
         EmbeddedBroker(embedded_broker.port).start()
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
-from schemas import codec
+import pytest
+
+from schemas import codec, errors
+from streams.broker import free_port
 
 LEAD = (
     b'{"specversion":"1.0","id":"e1","source":"crm","type":"lead.created","subject":"C-1",'
@@ -86,3 +91,64 @@ def test_patterns_lists_the_catalog() -> None:
     assert rows[0]["pattern"] == "lead_not_followed_up"
     assert rows[0]["thresholds"] == {"within": "2d"}
     assert all(row["summary"] and row["recommendation"] for row in rows)
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    done = sentinel("--version")
+    assert done.returncode == 0
+    assert done.stdout.decode().strip() == f"sentinel {metadata.version('touchpoint-sentinel')}"
+
+
+def run_with(
+    env: dict[str, str], *args: str, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args],
+        env={**os.environ, **env},
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_a_misspelled_variable_stops_the_start_naming_the_closest_setting() -> None:
+    done = run_with({"SENTINEL_BOOTSTRAP_SERVER": "kafka:9092"}, "worker")
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        "sentinel worker: SENTINEL_BOOTSTRAP_SERVER is not a setting; "
+        "did you mean SENTINEL_BOOTSTRAP_SERVERS?"
+    ]
+
+
+@pytest.mark.parametrize("command", [["worker"], ["produce", "-"], ["tail"]])
+def test_an_unreachable_broker_is_one_line_and_exit_code_3(command: list[str]) -> None:
+    port = free_port()
+    done = run_with({"SENTINEL_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}"}, *command, stdin=b"")
+    assert done.returncode == 3
+    assert done.stderr.decode().splitlines() == [
+        f"sentinel {command[0]}: broker unreachable: 127.0.0.1:{port} refused the connection"
+    ]
+
+
+def test_produce_says_when_it_cannot_read_its_input(tmp_path: Path) -> None:
+    done = sentinel("produce", str(tmp_path / "absent.jsonl"))
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        f"sentinel produce: cannot read {tmp_path / 'absent.jsonl'}: No such file or directory"
+    ]
+
+
+def test_every_exit_code_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| ")}
+    classes = [
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, errors.SentinelError)
+    ]
+    for kind in classes:
+        if kind is not errors.InvalidEvent:  # bad input is dead-lettered, never an exit
+            assert f"`{kind.__name__}`" in rows.get(str(kind.exit_code), ""), kind
+    foreseen_failures = [kind.exit_code for kind in classes if kind.exit_code != 2]
+    assert len(foreseen_failures) == len(set(foreseen_failures)), "one exit code per kind of failure"

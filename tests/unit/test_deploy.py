@@ -18,6 +18,16 @@ def test_example_settings_load_without_environment() -> None:
     assert settings.partitions == 12
 
 
+def test_kubernetes_config_map_settings_load(tmp_path: Path) -> None:
+    manifest = (DEPLOY / "kubernetes" / "touchpoint-sentinel.yaml").read_text().splitlines()
+    block = manifest[manifest.index("  sentinel.toml: |") + 1 :]
+    end = next(n for n, line in enumerate(block) if not line.startswith("    "))
+    (tmp_path / "sentinel.toml").write_text("\n".join(line[4:] for line in block[:end]) + "\n")
+    settings = Settings.load(tmp_path / "sentinel.toml", env={"SENTINEL_SASL_PASSWORD": "from-a-secret"})
+    assert (settings.security_protocol, settings.sasl_mechanism) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert settings.ssl_cafile == "/etc/sentinel/tls/ca.crt"
+
+
 def test_thresholds_example_spells_out_the_defaults() -> None:
     assert load_config(DEPLOY / "thresholds.toml").as_toml_ready() == Config.default().as_toml_ready()
 

@@ -9,6 +9,7 @@ import pytest
 from agents.config import Config, load_config
 from schemas.errors import ConfigError
 from schemas.timestamps import HOUR, SECOND
+from streams.kafka import ssl_context
 from streams.settings import Settings
 from streams.worker import worker_environment
 
@@ -107,3 +108,62 @@ def test_defaults_match_the_catalog() -> None:
     assert spelled["engine"] == {"lateness": "5m", "new_customer_period": "90d"}
     assert spelled["patterns"]["post_purchase_dissonance"] == {"min_amount": 10_000, "within": "3d"}
     assert len(spelled["patterns"]) == 18
+
+
+def test_the_sasl_password_is_never_shown() -> None:
+    secret = "Tr0ub4dor-and-3"
+    settings = Settings(security_protocol="SASL_SSL", sasl_username="svc", sasl_password=secret)
+    assert secret not in repr(settings)
+    assert secret not in str(settings)
+    assert "sasl_username='svc'" in repr(settings)
+
+
+def test_a_bad_password_value_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    file = tmp_path / "sentinel.toml"
+    file.write_text("[sentinel]\nsasl_password = 8675309\n")
+    with pytest.raises(ConfigError) as raised:
+        Settings.load(file, env={})
+    assert str(raised.value) == f"{file}: sentinel.sasl_password must be a string"
+
+
+@pytest.mark.parametrize(
+    ("variable", "closest"),
+    [
+        ("SENTINEL_SASL_PASWORD", "SENTINEL_SASL_PASSWORD"),
+        ("SENTINEL_PARTITION", "SENTINEL_PARTITIONS"),
+        ("SENTINEL_SETTINGS", "SENTINEL_SETTINGS_FILE"),
+    ],
+)
+def test_an_unknown_sentinel_variable_names_the_closest_setting(variable: str, closest: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.load(env={variable: "its-value"})
+    assert str(raised.value) == f"{variable} is not a setting; did you mean {closest}?"
+
+
+def test_the_settings_file_variable_and_other_prefixes_are_fine(tmp_path: Path) -> None:
+    file = tmp_path / "sentinel.toml"
+    file.write_text("[sentinel]\npartitions = 3\n")
+    env = {"SENTINEL_SETTINGS_FILE": str(file), "SENTINEL_APP_ID": "a", "SENTINELS": "x", "PATH": "/bin"}
+    assert Settings.load(env=env).partitions == 3
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"security_protocol": "SASL_SSL"}, "sasl_username must be set with security_protocol SASL_SSL"),
+        ({"ssl_keyfile": "/etc/key.pem"}, "ssl_keyfile is set but ssl_certfile is not"),
+    ],
+)
+def test_security_settings_that_cannot_work_are_refused(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_values({key: ("test", value) for key, value in values.items()})
+
+
+def test_tls_files_that_cannot_be_loaded_name_their_setting(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.pem"
+    with pytest.raises(ConfigError, match=f"ssl_cafile: cannot load {missing} \\(No such file"):
+        ssl_context(Settings(security_protocol="SSL", ssl_cafile=str(missing)))
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    with pytest.raises(ConfigError, match=f"ssl_certfile/ssl_keyfile: cannot load {garbage}"):
+        ssl_context(Settings(security_protocol="SSL", ssl_certfile=str(garbage)))

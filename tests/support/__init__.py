@@ -1,0 +1,1 @@
+"""Real front-ends the security tests put before the embedded broker: TLS (stunnel) and SASL."""
