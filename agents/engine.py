@@ -22,19 +22,21 @@ event: most of them, when it keeps up.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from hashlib import blake2b
 
 from agents import lifecycle
 from agents.config import Config
 from agents.deadlines import DeadlineIndex
 from agents.patterns import CATALOG_ORDER
-from agents.state import CustomerState, Unsettled, alert_identity, next_due_of
+from agents.state import CustomerState, Unsettled, alert_identity, readable_next_due
 from agents.step import Step
 from schemas.alerts import Alert
 from schemas.events import TYPES, Touchpoint
 
 BEFORE_TIME = -(1 << 62)
+UNDO_LOG_LIMIT = 32
+"""Events and watermark moves kept per customer to roll it back; beyond them it is checkpointed."""
 MAX_UNSETTLED_EVENTS = 512
 """A customer whose events run this far ahead of an unsettled deadline has it settled as if the
 watermark had reached it (for input in event-time order that changes nothing; it only bounds state
@@ -50,6 +52,21 @@ class EngineCounts:
     late: int = 0
     unknown_cases: int = 0
     erased: int = 0
+    redelivered: int = 0
+    """Events skipped because their message had been applied before a crash."""
+    failed: int = 0
+    """Events and deadlines the engine failed on (`Engine.failures`)."""
+
+
+@dataclass(slots=True)
+class Failure:
+    """An event or deadline the engine failed on; its customer was rolled back to before it."""
+
+    subject: str
+    event: Touchpoint | None
+    """None for a deadline."""
+    error: Exception
+    detail: str = ""
 
 
 _EVENT_KEY_HASH = blake2b(digest_size=8)
@@ -102,6 +119,12 @@ class Engine:
         self.latest_event_time = BEFORE_TIME
         self.counts = EngineCounts()
         self.touched: set[str] = set()
+        self.failures: list[Failure] = []
+        self.position = 0
+        """The internal-topic offset of the message being applied (the worker sets it; 0 in a replay)."""
+        self._since_flush: dict[str, list[tuple[int, Touchpoint | None]]] = {}
+        """Per customer, the events and watermark moves applied since its last flush or checkpoint:
+        what `_restore` applies again to roll the customer back to before a failing step."""
         self._step = Step(config.engine.new_customer_period)
         self._patterns = {pattern.name: pattern for pattern in config.patterns}
         self._reactions: dict[str, tuple[Callable[[Step, Touchpoint], None], ...]] = {
@@ -138,18 +161,26 @@ class Engine:
     def flush(self) -> list[tuple[str, bytes | None]]:
         """Encode every customer touched since the last flush into `stored` and forget the
         decoded states; returns the changelog records, None for an erased customer."""
-        active, stored = self.active, self.stored
+        active, stored, position = self.active, self.stored, self.position
         changes: list[tuple[str, bytes | None]] = []
         for subject in self.touched:
             state = active.get(subject)
             if state is None:
                 changes.append((subject, None))
             else:
+                if position:
+                    state.position = position
                 encoded = stored[subject] = state.encode()
                 changes.append((subject, encoded))
         self.touched.clear()
+        self._since_flush.clear()
         active.clear()
         return changes
+
+    def drain_failures(self) -> list[Failure]:
+        """Hand over the events and deadlines the engine failed on since the last call."""
+        failures, self.failures = self.failures, []
+        return failures
 
     @property
     def customers_waiting(self) -> int:
@@ -165,14 +196,47 @@ class Engine:
         return alerts
 
     def process(self, event: Touchpoint) -> None:
-        """Apply one event; the deadlines its time puts behind the watermark fire before it."""
+        """Apply one event; the deadlines its time puts behind the watermark fire before it.
+
+        An event the engine fails on (a bug in a pattern, a state that overflows) changes
+        nothing: its customer is rolled back to before it and it joins `failures`."""
         subject, time = event.subject, event.time
-        counts = self.counts
-        counts.events += 1
+        self.counts.events += 1
         if time > self.latest_event_time:
             self.latest_event_time = time
             if self.follow_event_time:
                 self.advance_to(time - self.lateness)
+        alerts = self._step.alerts
+        first = len(alerts)
+        try:
+            self._take(event)
+        except Exception as error:  # noqa: BLE001 (the error policy: one event's failure stays with it)
+            del alerts[first:]
+            self._restore(subject)
+            self._fail(Failure(subject, event, error))
+            return
+        log = self._since_flush.get(subject)
+        if log is None:
+            self._since_flush[subject] = [(self.watermark, event)]
+        else:
+            log.append((self.watermark, event))
+            if len(log) >= UNDO_LOG_LIMIT:
+                self._checkpoint(subject)
+
+    def _log(self, subject: str, event: Touchpoint | None) -> None:
+        """Remember an applied event, or a watermark move (None), for `_restore`."""
+        entry = (self.watermark, event)
+        log = self._since_flush.get(subject)
+        if log is None:
+            self._since_flush[subject] = [entry]
+        else:
+            log.append(entry)
+            if len(log) >= UNDO_LOG_LIMIT:
+                self._checkpoint(subject)
+
+    def _take(self, event: Touchpoint) -> None:
+        subject, time = event.subject, event.time
+        counts = self.counts
         if event.type == "customer.erased":
             counts.erased += 1
             if self.state(subject) is not None:
@@ -184,6 +248,9 @@ class Engine:
         state = self.state(subject)
         if state is None:
             state = self.active[subject] = CustomerState()
+        elif self.position and state.position >= self.position:
+            counts.redelivered += 1
+            return
         if state.seen_before(event_key(event)):
             counts.duplicates += 1
             return
@@ -218,8 +285,12 @@ class Engine:
             return
         self.watermark = watermark
         deadlines = self.deadlines
-        if deadlines.any_due(watermark):
-            for due, subject in deadlines.pop_due(watermark):
+        if not deadlines.any_due(watermark):
+            return
+        alerts = self._step.alerts
+        for due, subject in deadlines.pop_due(watermark):
+            first = len(alerts)
+            try:
                 state = self.state(subject)
                 if state is None:
                     continue
@@ -227,8 +298,17 @@ class Engine:
                     state = self._settle(subject, state, watermark)
                 else:
                     self._fire_due(subject, state, due)
-                self.touched.add(subject)
-                deadlines.set_due(subject, state.next_due())
+            except Exception as error:  # noqa: BLE001 (the error policy, as for events)
+                del alerts[first:]
+                self._restore(subject)
+                failing = self._step.firing
+                self._drop_deadline(subject, failing)
+                dropped = f"the deadline of {failing} is dropped" if failing else "its re-run is dropped"
+                self._fail(Failure(subject, None, error, dropped))
+                continue
+            self.touched.add(subject)
+            self._log(subject, None)
+            deadlines.set_due(subject, state.next_due())
 
     def finish(self, until: int | None = None) -> None:
         """End of input (replay): lateness no longer applies; optionally run the clock on to `until`."""
@@ -241,11 +321,9 @@ class Engine:
         """Rebuild the deadline index from the states (recovery); stored ones are not decoded."""
         active = self.active
         waiting = [(due, subject) for subject, state in active.items() if (due := state.next_due())]
-        waiting += (
-            (due, subject)
-            for subject, encoded in self.stored.items()
-            if subject not in active and (due := next_due_of(encoded))
-        )
+        for subject, encoded in self.stored.items():
+            if subject not in active and (stored_due := readable_next_due(encoded)):
+                waiting.append((stored_due, subject))
         self.deadlines.rebuild(waiting)
 
     def _apply(self, subject: str, state: CustomerState, event: Touchpoint) -> str | None:
@@ -263,10 +341,76 @@ class Engine:
 
     def _catch_up(self, subject: str, state: CustomerState) -> CustomerState:
         """Fire now what a late event put behind the watermark (fine print: "fires at once")."""
+        return self._fire_through(subject, state, self.watermark)
+
+    def _fire_through(self, subject: str, state: CustomerState, watermark: int) -> CustomerState:
+        """Everything of this customer's up to `watermark`: its deadlines, or its unsettled events."""
         if state.unsettled is not None:
-            return self._settle(subject, state, self.watermark)
-        self._fire_until(subject, state, self.watermark)
+            return self._settle(subject, state, watermark)
+        self._fire_until(subject, state, watermark)
         return state
+
+    def _fail(self, failure: Failure) -> None:
+        self.counts.failed += 1
+        self.failures.append(failure)
+
+    def _restore(self, subject: str) -> None:
+        """Roll a customer back to before the step that failed: its state at the last flush or
+        checkpoint, with the events and deadlines since applied again, each under the watermark it
+        met then (their alerts are out already)."""
+        log = self._since_flush.pop(subject, [])
+        self.active.pop(subject, None)
+        counts, alerts, watermark = replace(self.counts), self._step.alerts, self.watermark
+        first = len(alerts)
+        try:
+            state = self.state(subject)
+            self.deadlines.set_due(subject, state.next_due() if state is not None else 0)
+            for applied_under, event in log:
+                self.watermark = applied_under
+                if event is not None:
+                    self._take(event)
+                elif (state := self.state(subject)) is not None:
+                    self._fire_through(subject, state, self.watermark)
+        except Exception:  # noqa: BLE001 (a deterministic engine cannot fail twice; if it did, keep the flush)
+            log = []
+            self.active.pop(subject, None)
+        self.watermark = watermark
+        del alerts[first:]
+        self.counts = counts
+        if log:
+            self._since_flush[subject] = log
+        elif subject in self.stored:
+            self.touched.discard(subject)
+        try:
+            state = self.state(subject)
+        except Exception:  # noqa: BLE001 (a state that cannot be decoded stays as it is stored)
+            state = None
+        self.deadlines.set_due(subject, state.next_due() if state is not None else 0)
+
+    def _drop_deadline(self, subject: str, key: str) -> None:
+        """After a failure at a deadline: drop it, so the next advance does not fail on it again.
+        Unsettled events count as settled as they were applied, for the same reason."""
+        state = self.active.get(subject)
+        if state is None:
+            return
+        state.unsettled = None
+        watches = state.watches
+        watch = watches.get(key) if watches else None
+        if watches and watch is not None:
+            watch.due = 0
+            if not watch.fired_at:
+                del watches[key]
+                state.watches = watches or None
+        self.touched.add(subject)
+        self._checkpoint(subject)
+        self.deadlines.set_due(subject, state.next_due())
+
+    def _checkpoint(self, subject: str) -> None:
+        """Store the customer's state as it is, so a rollback need not apply the events before."""
+        state = self.active.get(subject)
+        if state is not None:
+            self.stored[subject] = state.encode()
+        self._since_flush.pop(subject, None)
 
     def _settle(self, subject: str, state: CustomerState, watermark: int) -> CustomerState:
         """The watermark passed the deadline some events came after: run them again from the
@@ -318,6 +462,7 @@ class Engine:
         if len(due_keys) > 1:
             due_keys.sort(key=_watch_order)
         for key in due_keys:
+            step.firing = key
             watch = watches.get(key)
             if watch is None or watch.due != due:
                 continue
@@ -326,5 +471,6 @@ class Engine:
                 step.drop(key)
                 continue
             pattern.on_due(step, key, watch)
+            step.firing = ""
             if not watch.due and not watch.fired_at and watches.get(key) is watch:
                 step.drop(key)

@@ -8,6 +8,8 @@ or out of lost/churned.
 
 from __future__ import annotations
 
+from math import isfinite
+
 from agents.state import ACTIVE, CHURNED, LOST, MAX_OPEN_CASES, Case, CustomerState
 from schemas.events import Touchpoint
 
@@ -39,7 +41,10 @@ def apply(state: CustomerState, event: Touchpoint) -> str | None:
             state.last_outbound_at = at
     elif kind == "order.placed":
         state.offer_closed_at = max(state.offer_closed_at, at)
-        state.order_total += data["amount"]
+        total = state.order_total + data["amount"]
+        if not isfinite(total):
+            raise OverflowError(f"the customer's order total overflows after adding {data['amount']}")
+        state.order_total = total
         if not state.first_order_at:
             state.first_order_at = state.clock_start = at
         if state.status != ACTIVE:

@@ -26,8 +26,9 @@ MAX_OPEN_CASES = 64
 ENCODING_VERSION = 4
 """First byte of an encoded state. Version 1 was one JSON array with the ids as numbers;
 version 2 had no deadline in its header; version 3 kept a late clearing event in each watch."""
-_HEADER = struct.Struct("<BqB")
-"""Version, earliest pending deadline (0: none), number of remembered event ids."""
+_HEADER = struct.Struct("<BqqB")
+"""Version, earliest pending deadline (0: none), position (see `CustomerState.position`), number of
+remembered event ids."""
 
 
 @dataclass(slots=True)
@@ -133,6 +134,9 @@ class CustomerState:
     watches: dict[str, Watch] | None = None
     memo: dict[str, Any] | None = None
     unsettled: Unsettled | None = None
+    position: int = 0
+    """The internal-topic offset of the last message applied to this customer (0 in a replay): a
+    message redelivered after a crash is applied once, however many events it held for them."""
 
     @property
     def offer_open(self) -> bool:
@@ -197,7 +201,8 @@ class CustomerState:
             )
         )
         count = len(recent)
-        return struct.pack(f"<BqB{count}Q", ENCODING_VERSION, self.next_due(), count, *recent) + rest
+        header = (ENCODING_VERSION, self.next_due(), self.position, count)
+        return struct.pack(f"<BqqB{count}Q", *header, *recent) + rest
 
     @classmethod
     def decode(cls, data: bytes, subject: str = "") -> CustomerState:
@@ -208,6 +213,7 @@ class CustomerState:
         fields = codec.loads(data[ids_end:])
         state = cls(*fields[:13])
         state.recent_ids = list(struct.unpack_from(f"<{count}Q", data, _HEADER.size)) if count else None
+        state.position = _HEADER.unpack_from(data)[2]
         if len(fields) > 13 and fields[13]:
             state.cases = {key: Case(*value) for key, value in fields[13].items()}
         if len(fields) > 14 and fields[14]:
@@ -224,6 +230,15 @@ def next_due_of(data: bytes) -> int:
     _check_version(data)
     due: int = _HEADER.unpack_from(data)[1]
     return due
+
+
+def readable_next_due(data: bytes) -> int | None:
+    """`next_due_of`, or None for a state this worker cannot read (its customer's events will
+    fail as internal errors, one by one, while recovery goes on for everyone else)."""
+    try:
+        return next_due_of(data)
+    except (ValueError, struct.error):
+        return None
 
 
 def _check_version(data: bytes) -> None:

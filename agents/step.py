@@ -31,6 +31,7 @@ class Step:
     __slots__ = (
         "alerts",
         "event",
+        "firing",
         "had_order",
         "new_customer_period",
         "previous_rep",
@@ -45,6 +46,8 @@ class Step:
         self.subject = ""
         self.state = CustomerState()
         self.event: Touchpoint | None = None
+        self.firing = ""
+        """The watch key whose deadline is being fired (to drop it if its pattern fails)."""
         self.had_order = False
         self.previous_rep: str | None = None
         self.transition: str | None = None

@@ -18,6 +18,8 @@ from schemas.timestamps import DAY, format_instant, parse_instant
 MAX_EVENT_BYTES = 64 * 1024
 MAX_SUBJECT_CHARS = 128
 FUTURE_TOLERANCE_MS = DAY
+INTERNAL_ERROR = "internal_error"
+"""Not a contract reason: a valid event the engine failed on (dead-lettered by the worker)."""
 
 REASONS = (
     "invalid_json",
