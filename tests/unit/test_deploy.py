@@ -5,6 +5,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from agents.config import Config, load_config
 from streams.settings import Settings
@@ -39,3 +42,44 @@ def test_prometheus_accepts_config_and_rules() -> None:
 def test_sre_rules_fire_as_documented() -> None:
     tested = _promtool("test", "rules", "sentinel-rules.test.yml")
     assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_every_rule_has_a_case_where_it_fires_and_one_where_it_stays_silent() -> None:
+    rules = _yaml(DEPLOY / "prometheus" / "sentinel-rules.yml")
+    names = [rule["alert"] for group in rules["groups"] for rule in group["rules"]]
+    cases = [
+        case
+        for test in _yaml(DEPLOY / "prometheus" / "sentinel-rules.test.yml")["tests"]
+        for case in test["alert_rule_test"]
+    ]
+    fires = {case["alertname"] for case in cases if case.get("exp_alerts")}
+    silent = {case["alertname"] for case in cases if not case.get("exp_alerts")}
+    assert len(names) == len(set(names)) >= 8
+    assert set(names) - fires == set(), "rules never seen firing"
+    assert set(names) - silent == set(), "rules never seen silent"
+    assert (fires | silent) - set(names) == set(), "tests of rules that do not exist"
+
+
+def test_no_rule_compares_event_time_with_the_wall_clock() -> None:
+    """A demo runs event time ahead of the wall clock and a backfill far behind it; neither is a fault."""
+    rules = _yaml(DEPLOY / "prometheus" / "sentinel-rules.yml")
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            assert "time()" not in rule["expr"], rule["alert"]
+            assert "sentinel_watermark_seconds" not in rule["expr"], rule["alert"]
+
+
+def test_prometheus_sends_alerts_to_alertmanager() -> None:
+    config = _yaml(DEPLOY / "prometheus" / "prometheus.yml")
+    targets = [
+        target
+        for manager in config["alerting"]["alertmanagers"]
+        for static in manager["static_configs"]
+        for target in static["targets"]
+    ]
+    assert targets
+    assert [job["job_name"] for job in config["scrape_configs"]] == ["touchpoint-sentinel"]
