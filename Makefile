@@ -24,9 +24,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,rocksdb]'
 	@touch $@
 
-tools: ## Install promtool (Debian's prometheus package) if missing; the deploy tests use it
-	@command -v promtool >/dev/null || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+# The last AsyncAPI CLI release for Node.js before 24 (5.x and later require 24).
+ASYNCAPI_CLI := @asyncapi/cli@4.1.1
+
+tools: ## Install the tools the deploy and contract tests run, where missing (Debian packages, npm)
+	@missing=""; \
+	command -v promtool >/dev/null && command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && $(APT_INSTALL)$$missing >/dev/null; fi
+	@command -v asyncapi >/dev/null || npm install --global --no-fund --no-audit --loglevel=error $(ASYNCAPI_CLI)
 
 lint: $(STAMP) ## ruff check and mypy
 	$(BIN)/ruff check .
