@@ -31,6 +31,7 @@ ASYNCAPI_CLI := @asyncapi/cli@4.1.1
 tools: ## Install the tools the deploy and contract tests run, where missing (Debian packages, npm)
 	@missing=""; \
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && $(APT_INSTALL)$$missing >/dev/null; fi
 	@command -v asyncapi >/dev/null || npm install --global --no-fund --no-audit --loglevel=error $(ASYNCAPI_CLI)
