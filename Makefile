@@ -11,10 +11,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sentinel-installed
 
-.PHONY: help venv tools lint test run bench clean
+.PHONY: help venv tools lint test run bench dashboard clean
 
 help: ## List targets (default)
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 venv: $(STAMP) ## Create .venv and install the project with test and rocksdb extras
 
@@ -49,6 +49,9 @@ run: $(STAMP) ## Run the demo (sentinel demo)
 
 bench: $(STAMP) ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench
+
+dashboard: $(STAMP) ## Regenerate deploy/grafana/sentinel-dashboard.json from deploy/grafana/dashboard.py
+	$(BIN)/python deploy/grafana/dashboard.py > deploy/grafana/sentinel-dashboard.json
 
 clean: ## Remove caches and build output (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build
