@@ -31,6 +31,7 @@ ASYNCAPI_CLI := @asyncapi/cli@4.1.1
 tools: ## Install the tools the deploy and contract tests run, where missing (Debian packages, npm)
 	@missing=""; \
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	PATH=/usr/local/bin:/usr/bin python3 -c 'import pip, venv' 2>/dev/null || missing="$$missing python3-pip python3-venv"; \

@@ -173,10 +173,10 @@ def test_image_install_steps_work_for_a_user_who_is_not_root(shared_dir: Path) -
     assert [json.loads(line)["pattern"] for line in listed.stdout.splitlines()] == list(PATTERN_NAMES)
 
 
-def _health_server(status: int) -> http.server.ThreadingHTTPServer:
+def _health_server(answers: dict[str, int]) -> http.server.ThreadingHTTPServer:
     class Health(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(status if self.path == "/healthz" else 404)
+            self.send_response(answers.get(self.path, 404))
             self.end_headers()
 
         def log_message(self, format: str, *args: object) -> None:
@@ -187,9 +187,9 @@ def _health_server(status: int) -> http.server.ThreadingHTTPServer:
     return server
 
 
-def _health_check(port: int) -> subprocess.CompletedProcess[str]:
+def _health_check(port: int, *path: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [_system_python(), str(IMAGE_SCRIPTS / "healthcheck.py")],
+        [_system_python(), str(IMAGE_SCRIPTS / "healthcheck.py"), *path],
         env={"SENTINEL_METRICS_PORT": str(port), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -198,11 +198,15 @@ def _health_check(port: int) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(("status", "exit_code"), [(200, 0), (503, 1)])
-def test_health_check_follows_healthz(status: int, exit_code: int) -> None:
-    server = _health_server(status)
+@pytest.mark.parametrize(
+    ("path", "exit_code"),
+    [((), 0), (("/healthz",), 0), (("/readyz",), 1)],
+    ids=["healthz-by-default", "healthz", "readyz-not-ready"],
+)
+def test_health_check_follows_the_endpoint_it_is_given(path: tuple[str, ...], exit_code: int) -> None:
+    server = _health_server({"/healthz": 200, "/readyz": 503})
     try:
-        checked = _health_check(server.server_address[1])
+        checked = _health_check(server.server_address[1], *path)
     finally:
         server.shutdown()
         server.server_close()
