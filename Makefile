@@ -34,7 +34,7 @@ tools: ## Install the tools the deploy and contract tests run, where missing (De
 	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
-	PATH=/usr/local/bin:/usr/bin python3 -c 'import pip, venv' 2>/dev/null || missing="$$missing python3-pip python3-venv"; \
+	PATH=/usr/local/bin:/usr/bin python3 -m pip --version >/dev/null 2>&1 || missing="$$missing python3-pip"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && $(APT_INSTALL)$$missing >/dev/null; fi
 	@command -v asyncapi >/dev/null || npm install --global --no-fund --no-audit --loglevel=error $(ASYNCAPI_CLI)
 
