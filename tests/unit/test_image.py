@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 IMAGE_SCRIPTS = ROOT / "deploy" / "image"
 UNPRIVILEGED = "nobody"
+EXPOSITION = (
+    "import sys; from prometheus_client import CollectorRegistry, generate_latest;"
+    " from streams.metrics import Metrics; registry = CollectorRegistry(); Metrics.create(registry);"
+    " sys.stdout.write(generate_latest(registry).decode())"
+)
 
 
 def _stages() -> list[list[tuple[str, str]]]:
@@ -171,6 +177,22 @@ def test_image_install_steps_work_for_a_user_who_is_not_root(shared_dir: Path) -
     )
     assert listed.returncode == 0, listed.stderr
     assert [json.loads(line)["pattern"] for line in listed.stdout.splitlines()] == list(PATTERN_NAMES)
+
+    # The worker's metrics read the alert schema from the installed package, not from a source tree.
+    exposition = subprocess.run(
+        _as_unprivileged([str(prefix / "bin" / "python"), "-c", EXPOSITION]),
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home)},
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert exposition.returncode == 0, exposition.stderr
+    assert (
+        f'sentinel_build_info{{version="{metadata.version("touchpoint-sentinel")}"}} 1.0' in exposition.stdout
+    )
+    assert 'sentinel_alerts_fired_total{pattern="endless_case",severity="critical"} 0.0' in exposition.stdout
 
 
 def _health_server(answers: dict[str, int]) -> http.server.ThreadingHTTPServer:
