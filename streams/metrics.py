@@ -2,16 +2,80 @@
 
 Built by `Metrics.create(registry)` so tests use a fresh registry. Labels come
 only from small fixed sets (event type, reason, pattern, severity, partition);
-never a customer id.
+never a customer id. Every labelled counter starts at 0 for each value it can
+take, so `rate()` sees the first event instead of a series appearing from
+nowhere, and a dashboard shows a zero rather than "no data".
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from importlib import metadata, resources
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+from agents.patterns import PATTERN_NAMES
+from schemas.events import REASONS, TYPES
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+DISTRIBUTION = "touchpoint-sentinel"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLabels:
+    """The (pattern, severity) pairs alerts can carry, as the published alert schema states them."""
+
+    fired: tuple[tuple[str, str], ...]
+    """Every pattern with each severity it may fire with, in catalog order."""
+    resolved: tuple[tuple[str, str], ...]
+    """The same without notices, which fire once and never resolve."""
+
+    @classmethod
+    def published(cls) -> AlertLabels:
+        text = resources.files("schemas").joinpath("alert.schema.json").read_text(encoding="utf-8")
+        return cls.from_schema(json.loads(text))
+
+    @classmethod
+    def from_schema(cls, schema: dict[str, Any]) -> AlertLabels:
+        severities: dict[str, list[str]] = {}
+        notices: set[str] = set()
+        for condition in _conditions(schema):
+            pattern = condition["if"].get("properties", {}).get("pattern", {}).get("const")
+            then = condition["then"].get("properties", {})
+            if pattern is None or "severity" not in then:
+                continue
+            allowed = then["severity"]
+            severities[pattern] = sorted([allowed["const"]] if "const" in allowed else allowed["enum"])
+            if then.get("status", {}).get("const") == "firing":
+                notices.add(pattern)
+        missing = [name for name in PATTERN_NAMES if name not in severities]
+        if missing:
+            raise ValueError(f"the alert schema gives no severity for {', '.join(missing)}")
+        fired = tuple((name, severity) for name in PATTERN_NAMES for severity in severities[name])
+        return cls(fired, tuple(pair for pair in fired if pair[0] not in notices))
+
+
+def _conditions(node: Any) -> list[dict[str, Any]]:
+    """Every if/then rule in a JSON Schema document, wherever it sits."""
+    if isinstance(node, list):
+        return [found for item in node for found in _conditions(item)]
+    if not isinstance(node, dict):
+        return []
+    here = [node] if isinstance(node.get("if"), dict) and isinstance(node.get("then"), dict) else []
+    return here + [found for value in node.values() for found in _conditions(value)]
+
+
+def build_version() -> str:
+    """The installed distribution's version; a source tree nobody installed has none."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +102,13 @@ class Metrics:
         def gauge(name: str, doc: str, *labels: str) -> Gauge:
             return Gauge(name, doc, labels, registry=registry)
 
-        return cls(
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        Info("sentinel_build", "The running Touchpoint Sentinel release.", registry=registry).info(
+            {"version": build_version()}
+        )
+        metrics = cls(
             events=counter("sentinel_events", "Touchpoints accepted, by type.", "type"),
             rejected=counter(
                 "sentinel_events_rejected", "Touchpoints refused and dead-lettered, by reason.", "reason"
@@ -81,3 +151,15 @@ class Metrics:
                 "sentinel_deadlines_pending", "Customers with a pending deadline in this worker."
             ),
         )
+        metrics.start_counters_at_zero(AlertLabels.published())
+        return metrics
+
+    def start_counters_at_zero(self, alerts: AlertLabels) -> None:
+        for event_type in TYPES:
+            self.events.labels(event_type)
+        for reason in REASONS:
+            self.rejected.labels(reason)
+        for pattern, severity in alerts.fired:
+            self.alerts_fired.labels(pattern, severity)
+        for pattern, severity in alerts.resolved:
+            self.alerts_resolved.labels(pattern, severity)
