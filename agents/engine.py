@@ -32,6 +32,7 @@ from agents.patterns import CATALOG_ORDER
 from agents.state import CustomerState, Unsettled, alert_identity, readable_next_due
 from agents.step import Step
 from schemas.alerts import Alert
+from schemas.batches import Origin
 from schemas.events import TYPES, Touchpoint
 
 BEFORE_TIME = -(1 << 62)
@@ -120,9 +121,10 @@ class Engine:
         self.counts = EngineCounts()
         self.touched: set[str] = set()
         self.failures: list[Failure] = []
-        self.position = 0
-        """The internal-topic offset of the message being applied (the worker sets it; 0 in a replay)."""
-        self._since_flush: dict[str, list[tuple[int, Touchpoint | None]]] = {}
+        self.read_up_to: dict[int, int] = {}
+        """Per input partition, the highest offset applied here: an event read again whose customer
+        has no state (erased since) is known as a repeat by it."""
+        self._since_flush: dict[str, list[tuple[int, Touchpoint | None, Origin | None]]] = {}
         """Per customer, the events and watermark moves applied since its last flush or checkpoint:
         what `_restore` applies again to roll the customer back to before a failing step."""
         self._step = Step(config.engine.new_customer_period)
@@ -161,15 +163,13 @@ class Engine:
     def flush(self) -> list[tuple[str, bytes | None]]:
         """Encode every customer touched since the last flush into `stored` and forget the
         decoded states; returns the changelog records, None for an erased customer."""
-        active, stored, position = self.active, self.stored, self.position
+        active, stored = self.active, self.stored
         changes: list[tuple[str, bytes | None]] = []
         for subject in self.touched:
             state = active.get(subject)
             if state is None:
                 changes.append((subject, None))
             else:
-                if position:
-                    state.position = position
                 encoded = stored[subject] = state.encode()
                 changes.append((subject, encoded))
         self.touched.clear()
@@ -195,11 +195,12 @@ class Engine:
         self._step.alerts = []
         return alerts
 
-    def process(self, event: Touchpoint) -> None:
+    def process(self, event: Touchpoint, origin: Origin | None = None) -> None:
         """Apply one event; the deadlines its time puts behind the watermark fire before it.
 
-        An event the engine fails on (a bug in a pattern, a state that overflows) changes
-        nothing: its customer is rolled back to before it and it joins `failures`."""
+        `origin` is where the worker read it (an event read there before is skipped). An event
+        the engine fails on (a bug in a pattern, a state that overflows) changes nothing: its
+        customer is rolled back to before it and it joins `failures`."""
         subject, time = event.subject, event.time
         self.counts.events += 1
         if time > self.latest_event_time:
@@ -209,7 +210,7 @@ class Engine:
         alerts = self._step.alerts
         first = len(alerts)
         try:
-            self._take(event)
+            self._take(event, origin)
         except Exception as error:  # noqa: BLE001 (the error policy: one event's failure stays with it)
             del alerts[first:]
             self._restore(subject)
@@ -217,15 +218,15 @@ class Engine:
             return
         log = self._since_flush.get(subject)
         if log is None:
-            self._since_flush[subject] = [(self.watermark, event)]
+            self._since_flush[subject] = [(self.watermark, event, origin)]
         else:
-            log.append((self.watermark, event))
+            log.append((self.watermark, event, origin))
             if len(log) >= UNDO_LOG_LIMIT:
                 self._checkpoint(subject)
 
     def _log(self, subject: str, event: Touchpoint | None) -> None:
         """Remember an applied event, or a watermark move (None), for `_restore`."""
-        entry = (self.watermark, event)
+        entry = (self.watermark, event, None)
         log = self._since_flush.get(subject)
         if log is None:
             self._since_flush[subject] = [entry]
@@ -234,9 +235,18 @@ class Engine:
             if len(log) >= UNDO_LOG_LIMIT:
                 self._checkpoint(subject)
 
-    def _take(self, event: Touchpoint) -> None:
+    def _take(self, event: Touchpoint, origin: Origin | None) -> None:
         subject, time = event.subject, event.time
         counts = self.counts
+        if origin is not None:
+            partition, offset = origin
+            if offset <= self.read_up_to.get(partition, -1):
+                state = self.state(subject)
+                if state is None or (state.origin.partition == partition and offset <= state.origin.offset):
+                    counts.redelivered += 1
+                    return
+            else:
+                self.read_up_to[partition] = offset
         if event.type == "customer.erased":
             counts.erased += 1
             if self.state(subject) is not None:
@@ -248,9 +258,8 @@ class Engine:
         state = self.state(subject)
         if state is None:
             state = self.active[subject] = CustomerState()
-        elif self.position and state.position >= self.position:
-            counts.redelivered += 1
-            return
+        if origin is not None:
+            state.origin = origin
         if state.seen_before(event_key(event)):
             counts.duplicates += 1
             return
@@ -365,10 +374,10 @@ class Engine:
         try:
             state = self.state(subject)
             self.deadlines.set_due(subject, state.next_due() if state is not None else 0)
-            for applied_under, event in log:
+            for applied_under, event, origin in log:
                 self.watermark = applied_under
                 if event is not None:
-                    self._take(event)
+                    self._take(event, origin)
                 elif (state := self.state(subject)) is not None:
                     self._fire_through(subject, state, self.watermark)
         except Exception:  # noqa: BLE001 (a deterministic engine cannot fail twice; if it did, keep the flush)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from schemas.batches import ClockReport, encode_batch, encode_tick, partition_for
+from schemas.batches import ClockReport, Origin, encode_batch, encode_tick, partition_for
 from schemas.errors import InvalidEvent
 from schemas.events import Rejected, Touchpoint, decode_message, event_from_binary
 
@@ -39,7 +39,8 @@ class DeadLetter:
 class Routed:
     """What one poll of the touchpoints topic turns into."""
 
-    batches: dict[int, tuple[list[Touchpoint], list[int]]] = field(default_factory=dict)
+    batches: dict[int, tuple[list[Touchpoint], list[int], list[Origin]]] = field(default_factory=dict)
+    """Per internal partition: the events, when each reached Kafka, and where each was read."""
     dead_letters: list[DeadLetter] = field(default_factory=list)
     accepted_by_type: dict[str, int] = field(default_factory=dict)
     latest_by_input: dict[str, int] = field(default_factory=dict)
@@ -90,15 +91,17 @@ def route(records: Iterable[ConsumerRecord], partitions: int, now_ms: int | None
             accepted[event.type] = accepted.get(event.type, 0) + 1
             batch = batches.get(partition := partition_for(event.subject, partitions))
             if batch is None:
-                batch = batches[partition] = ([], [])
+                batch = batches[partition] = ([], [], [])
             batch[0].append(event)
             batch[1].append(record.timestamp)
+            batch[2].append(Origin(record.partition, record.offset))
     return routed
 
 
 def split(
     events: Sequence[Touchpoint],
     received: Sequence[int],
+    origins: Sequence[Origin],
     size: int,
     clocks_before: ClockReport,
     clocks_after: ClockReport,
@@ -107,7 +110,8 @@ def split(
     for start in range(0, len(events), size):
         last = start + size >= len(events)
         clocks = clocks_after if last else clocks_before
-        yield encode_batch(events[start : start + size], received[start : start + size], clocks)
+        chunk = slice(start, start + size)
+        yield encode_batch(events[chunk], received[chunk], origins[chunk], clocks)
 
 
 @dataclass
@@ -175,8 +179,8 @@ class IngestLoop:
                 self.clocks[source] = newest
         clocks_after = self.report()
         sends = []
-        for partition, (events, received) in sorted(routed.batches.items()):
-            for value in split(events, received, self.batch_max_events, clocks_before, clocks_after):
+        for partition, (events, received, origins) in sorted(routed.batches.items()):
+            for value in split(events, received, origins, self.batch_max_events, clocks_before, clocks_after):
                 sends.append(await self.producer.send(self.internal_topic, value, partition=partition))
         for dead in routed.dead_letters:
             sends.append(

@@ -18,7 +18,11 @@ from typing import Any
 
 from schemas import codec
 from schemas.alerts import Alert
+from schemas.batches import Origin
 from schemas.events import Touchpoint
+
+NO_ORIGIN = Origin(-1, -1)
+"""A customer whose events came from a replay."""
 
 ACTIVE, LOST, CHURNED = 0, 1, 2
 RECENT_EVENT_IDS = 32
@@ -26,9 +30,9 @@ MAX_OPEN_CASES = 64
 ENCODING_VERSION = 4
 """First byte of an encoded state. Version 1 was one JSON array with the ids as numbers;
 version 2 had no deadline in its header; version 3 kept a late clearing event in each watch."""
-_HEADER = struct.Struct("<BqqB")
-"""Version, earliest pending deadline (0: none), position (see `CustomerState.position`), number of
-remembered event ids."""
+_HEADER = struct.Struct("<BqiqB")
+"""Version, earliest pending deadline (0: none), the last event's origin (see `CustomerState.origin`),
+number of remembered event ids."""
 
 
 @dataclass(slots=True)
@@ -134,9 +138,10 @@ class CustomerState:
     watches: dict[str, Watch] | None = None
     memo: dict[str, Any] | None = None
     unsettled: Unsettled | None = None
-    position: int = 0
-    """The internal-topic offset of the last message applied to this customer (0 in a replay): a
-    message redelivered after a crash is applied once, however many events it held for them."""
+    origin: Origin = NO_ORIGIN
+    """Where the last event applied to this customer was read. A customer's events come from one
+    input partition in offset order, so an event read there again (a message redelivered after a
+    crash, a poll forwarded twice) is known as such however many events it repeats."""
 
     @property
     def offer_open(self) -> bool:
@@ -201,8 +206,8 @@ class CustomerState:
             )
         )
         count = len(recent)
-        header = (ENCODING_VERSION, self.next_due(), self.position, count)
-        return struct.pack(f"<BqqB{count}Q", *header, *recent) + rest
+        header = (ENCODING_VERSION, self.next_due(), *self.origin, count)
+        return struct.pack(f"<BqiqB{count}Q", *header, *recent) + rest
 
     @classmethod
     def decode(cls, data: bytes, subject: str = "") -> CustomerState:
@@ -213,7 +218,9 @@ class CustomerState:
         fields = codec.loads(data[ids_end:])
         state = cls(*fields[:13])
         state.recent_ids = list(struct.unpack_from(f"<{count}Q", data, _HEADER.size)) if count else None
-        state.position = _HEADER.unpack_from(data)[2]
+        _, _, partition, offset, _ = _HEADER.unpack_from(data)
+        if partition >= 0:
+            state.origin = Origin(partition, offset)
         if len(fields) > 13 and fields[13]:
             state.cases = {key: Case(*value) for key, value in fields[13].items()}
         if len(fields) > 14 and fields[14]:

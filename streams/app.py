@@ -21,8 +21,9 @@ from faust.types import TableT
 from prometheus_client import CollectorRegistry
 
 from agents.config import Config, load_config
-from agents.detect import PartitionDetectors, register_detector
+from agents.detect import Detection, owned_partitions, register_detector
 from agents.ingest import IngestLoop, Routed, wall_clock_ms
+from agents.partition import IdleAdvance, Topics
 from streams.broker import create_topics, use_true_end_offsets
 from streams.kafka import LazyProducer, aiokafka_options, bootstrap_list, faust_credentials
 from streams.metrics import Metrics
@@ -40,7 +41,7 @@ class SentinelApp:
     config: Config
     metrics: Metrics
     registry: CollectorRegistry
-    detectors: PartitionDetectors
+    detection: Detection
 
 
 def create_app(
@@ -91,31 +92,39 @@ def create_app(
             help=help_text,
         )
 
-    detectors = PartitionDetectors(
-        config=config,
-        customers=table("customers", "Per-customer detection state (CustomerState.encode)."),
-        watermarks=table(
-            "watermarks",
-            "Per-partition [watermark, {input partition: latest event time}, [idle inputs], inputs] (ms).",
-        ),
-        partitions=settings.partitions,
-        idle_after_ms=settings.idle_after,
-        idle_advance=settings.idle_advance,
+    customers = table("customers", "Per-customer detection state (CustomerState.encode).")
+    watermarks = table(
+        "watermarks",
+        "Per-partition [watermark, {input: latest event time}, [idle inputs], inputs, {input: offset read}].",
     )
-    register_detector(
-        app, internal, settings.alerts_topic, LazyProducer(settings), detectors, metrics, wall_clock_ms
+    detection = Detection(
+        config=config,
+        customers=customers,
+        watermarks=watermarks,
+        partitions=settings.partitions,
+        idle_advance=IdleAdvance(settings.idle_after) if settings.idle_advance else None,
+        source_topic=settings.touchpoints_topic,
+        owned=owned_partitions(app, settings.internal_topic),
+    )
+    topics = Topics(
+        alerts=settings.alerts_topic,
+        dead_letters=settings.dead_letter_topic,
+        customers_changelog=customers.changelog_topic.get_topic_name(),
+        partitions_changelog=watermarks.changelog_topic.get_topic_name(),
+    )
+    on_revoked = register_detector(
+        app, internal, topics, LazyProducer(settings), detection, metrics, wall_clock_ms
     )
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        revoked = args[0] if args else kwargs.get("revoked", set())
-        detectors.forget({tp.partition for tp in revoked if tp.topic == settings.internal_topic})
+        await on_revoked(args[0] if args else kwargs.get("revoked", set()))
 
     @app.task
     async def ingest() -> None:
         await _run_ingest(settings, metrics)
 
-    return SentinelApp(app, settings, config, metrics, registry, detectors)
+    return SentinelApp(app, settings, config, metrics, registry, detection)
 
 
 async def declare_topics(settings: Settings) -> None:

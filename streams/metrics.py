@@ -93,6 +93,10 @@ class Metrics:
     watermark: Gauge
     customers: Gauge
     deadlines: Gauge
+    redelivered: Counter
+    internal_errors: Counter
+    write_retries: Counter
+    partitions_owned: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -150,6 +154,22 @@ class Metrics:
             deadlines=gauge(
                 "sentinel_deadlines_pending", "Customers with a pending deadline in this worker."
             ),
+            redelivered=counter(
+                "sentinel_events_redelivered",
+                "Touchpoints read again after a crash or rebalance and skipped: they had been applied.",
+            ),
+            internal_errors=counter(
+                "sentinel_internal_errors",
+                "Touchpoints (dead-lettered as internal_error) and deadlines the engine failed on.",
+                "stage",
+            ),
+            write_retries=counter(
+                "sentinel_write_retries",
+                "Writes to the broker tried again because it did not acknowledge them (alerts, state).",
+            ),
+            partitions_owned=gauge(
+                "sentinel_partitions_owned", "Partitions of the internal topic this worker detects on."
+            ),
         )
         metrics.start_counters_at_zero(AlertLabels.published())
         return metrics
@@ -159,6 +179,8 @@ class Metrics:
             self.events.labels(event_type)
         for reason in REASONS:
             self.rejected.labels(reason)
+        for stage in ("event", "deadline"):
+            self.internal_errors.labels(stage)
         for pattern, severity in alerts.fired:
             self.alerts_fired.labels(pattern, severity)
         for pattern, severity in alerts.resolved:

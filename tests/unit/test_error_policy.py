@@ -16,7 +16,7 @@ from agents.config import Config, EngineSettings
 from agents.engine import Engine
 from agents.patterns import PATTERN_TYPES, Pattern
 from agents.replay import replay
-from agents.state import CustomerState, Watch
+from agents.state import CustomerState, Origin, Watch
 from agents.step import Step
 from schemas import codec
 from schemas.alerts import render
@@ -171,26 +171,44 @@ def test_a_state_that_cannot_be_decoded_fails_each_event_and_stays_as_stored() -
     assert "C-2" in stored
 
 
-def test_a_redelivered_message_is_applied_once() -> None:
+def test_events_read_again_are_applied_once_however_many_there_are() -> None:
+    """A poll forwarded twice, or a round redelivered after a crash: more of a customer's events than
+    the 32 ids it remembers, read again from the same input partition."""
     base = 1_767_225_600_000
-    message = [
+    events = [
         Touchpoint(f"e{n}", "t", "marketing.sent", "C-1", base + n * HOUR, {"channel": "email"})
         for n in range(40)
     ]
     engine = Engine(Config.default())
-    engine.position = 7
-    for event in message:
-        engine.process(event)
+    for offset, event in enumerate(events):
+        engine.process(event, Origin(2, offset))
     first = engine.drain()
     engine.flush()
-    for event in message:  # the same message again after a crash: more events than the 32 ids remembered
-        engine.process(event)
+    for offset, event in enumerate(events):
+        engine.process(event, Origin(2, offset))
+    assert first, "forty sends should have fired over_communication"
     assert engine.drain() == []
-    assert engine.counts.redelivered == len(message)
-    engine.position = 8
-    engine.process(Touchpoint("new", "t", "marketing.sent", "C-1", base + 41 * HOUR, {"channel": "email"}))
-    assert engine.counts.redelivered == len(message)
-    assert first, "the message should have fired over_communication"
+    assert engine.counts.redelivered == len(events)
+    engine.process(
+        Touchpoint("new", "t", "marketing.sent", "C-1", base + 41 * HOUR, {"channel": "x"}), Origin(2, 40)
+    )
+    assert engine.counts.redelivered == len(events)
+    assert _states(engine)["C-1"].origin == (2, 40)
+
+
+def test_an_erased_customers_events_read_again_do_not_bring_them_back() -> None:
+    base = 1_767_225_600_000
+    events = [
+        Touchpoint("f", "t", "feedback.received", "C-1", base, {"score": 1}),
+        Touchpoint("x", "t", "customer.erased", "C-1", base + HOUR, {}),
+    ]
+    engine = Engine(Config.default())
+    for offset, event in enumerate(events):
+        engine.process(event, Origin(0, offset))
+    engine.drain()
+    engine.process(events[0], Origin(0, 0))
+    assert engine.drain() == []
+    assert _states(engine) == {}
 
 
 def test_replay_reports_a_failing_event_as_a_rejected_line_and_goes_on() -> None:

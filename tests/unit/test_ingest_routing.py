@@ -49,7 +49,7 @@ def test_events_are_routed_to_their_customers_partition_with_the_input_clock() -
     routed = route(records, 4, now_ms=None)
     assert routed.dead_letters == []
     assert routed.accepted_by_type == {"contact.made": 3}
-    placed = {event.id: partition for partition, (events, _) in routed.batches.items() for event in events}
+    placed = {event.id: partition for partition, (events, _, _) in routed.batches.items() for event in events}
     assert placed == {
         "e1": partition_for("C-1", 4),
         "e2": partition_for("C-2", 4),
@@ -68,7 +68,7 @@ def test_bad_input_becomes_dead_letters_with_reason_and_origin() -> None:
     assert "sentinel-batch-index" not in dict(first.headers)
     assert dict(second.headers)["sentinel-batch-index"] == b"1"
     assert second.value == b'{"specversion":"1.0"}'
-    assert sum(len(events) for events, _ in routed.batches.values()) == 1
+    assert sum(len(events) for events, _, _ in routed.batches.values()) == 1
 
 
 def test_binary_mode_reads_attributes_from_ce_headers() -> None:
@@ -81,7 +81,7 @@ def test_binary_mode_reads_attributes_from_ce_headers() -> None:
         ("ce_time", b"2026-03-01T09:00:00Z"),
     ]
     routed = route([_record(b'{"amount": 120}', 0, headers=headers)], 2, now_ms=None)
-    ((events, _),) = routed.batches.values()
+    ((events, _, _),) = routed.batches.values()
     assert (events[0].id, events[0].type, events[0].data) == ("b1", "order.placed", {"amount": 120})
 
 
@@ -94,8 +94,9 @@ def test_future_events_are_refused_in_live_operation() -> None:
 
 def test_only_the_last_chunk_claims_the_new_clocks() -> None:
     routed = route([_record(codec.dumps(_event("C-1", f"e{n}")), n) for n in range(5)], 1, now_ms=None)
-    events, received = routed.batches[0]
+    events, received, origins = routed.batches[0]
     before, after = ClockReport({"t:0": 1}, [], 2), ClockReport({"t:0": 9}, ["t:1"], 2)
-    chunks = [decode_internal(value) for value in split(events, received, 2, before, after)]
+    chunks = [decode_internal(value) for value in split(events, received, origins, 2, before, after)]
     assert [len(chunk.events) for chunk in chunks] == [2, 2, 1]
     assert [chunk.clocks for chunk in chunks] == [before, before, after]
+    assert [origin for chunk in chunks for origin in chunk.origins] == [(0, n) for n in range(5)]
