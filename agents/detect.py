@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaError
 from faust import streams as faust_streams
 from faust.types import TP, EventT, StreamT
 
@@ -32,7 +31,7 @@ from agents.partition import IdleAdvance, PartitionRuntime, Record, RoundWrites,
 from agents.state import readable_next_due
 from schemas.alerts import Alert, render
 from schemas.batches import decode_internal, partition_for
-from streams.kafka import Backoff, LazyProducer
+from streams.kafka import LazyProducer, send_acknowledged
 from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -223,22 +222,7 @@ def register_detector(
     internal_topic = source.get_topic_name()
 
     async def send(records: Sequence[Record]) -> None:
-        """Send and wait for every acknowledgement; on a broker failure, send them all again."""
-        backoff = Backoff(f"writing {len(records)} records to {records[0].topic}")
-        while True:
-            try:
-                producer = await producers.get()
-                sent = [
-                    await producer.send(r.topic, r.value, key=r.key, headers=r.headers, partition=r.partition)
-                    for r in records
-                ]
-                await asyncio.gather(*sent)
-            except KafkaError as error:
-                metrics.write_retries.inc()
-                await backoff.wait(error)
-            else:
-                backoff.succeeded()
-                return
+        await send_acknowledged(producers.get, records, on_retry=metrics.write_retries.inc)
 
     async def send_alerts(alerts: list[tuple[Alert, int | None]]) -> None:
         sent_at = time.time()

@@ -8,31 +8,21 @@ that cost once per batch. `route` is the pure part; `IngestLoop` is Kafka I/O.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
+from agents.records import DeadLetter, Headers, Record
 from schemas.batches import ClockReport, Origin, encode_batch, encode_tick, partition_for
 from schemas.errors import InvalidEvent
 from schemas.events import Rejected, Touchpoint, decode_message, event_from_binary
+from streams.kafka import Backoff, describe_kafka_error, send_acknowledged
 
 log = logging.getLogger(__name__)
-
-Headers = list[tuple[str, bytes]]
-
-
-@dataclass(slots=True)
-class DeadLetter:
-    """A refused touchpoint: the original bytes plus why and where it came from."""
-
-    key: bytes | None
-    value: bytes
-    headers: Headers
-    reason: str
 
 
 @dataclass(slots=True)
@@ -129,6 +119,7 @@ class IngestLoop:
     reject_future_events: bool
     on_routed: Callable[[Routed], None] = lambda routed: None
     on_lag: Callable[[TopicPartition, int], None] = lambda tp, lag: None
+    on_retry: Callable[[], None] = lambda: None
     idle_after_ms: int | None = None
     """Report an input partition idle once caught up and silent this long (live operation; None: never)."""
     clocks: dict[str, int] = field(default_factory=dict)
@@ -139,8 +130,15 @@ class IngestLoop:
     _last_tick: int = 0
 
     async def run(self) -> None:
+        """Until cancelled; a broker away or stalled holds the loop (with backoff), it never ends it."""
+        backoff = Backoff("reading touchpoints")
         while True:
-            polled = await self.consumer.getmany(timeout_ms=200, max_records=20_000)
+            try:
+                polled = await self.consumer.getmany(timeout_ms=200, max_records=20_000)
+            except KafkaError as error:
+                await backoff.wait(error)
+                continue
+            backoff.succeeded()
             now = self.wall_clock_ms()
             if polled:
                 arrived = {_source(tp) for tp in polled}
@@ -150,7 +148,7 @@ class IngestLoop:
                 await self._forward(
                     route(records, self.partitions, now if self.reject_future_events else None)
                 )
-                await self.consumer.commit()
+                await self._commit()
                 for tp, batch in polled.items():
                     highwater = self.consumer.highwater(tp)
                     if highwater is not None:
@@ -178,31 +176,48 @@ class IngestLoop:
             if newest > self.clocks.get(source, newest - 1):
                 self.clocks[source] = newest
         clocks_after = self.report()
-        sends = []
-        for partition, (events, received, origins) in sorted(routed.batches.items()):
-            for value in split(events, received, origins, self.batch_max_events, clocks_before, clocks_after):
-                sends.append(await self.producer.send(self.internal_topic, value, partition=partition))
-        for dead in routed.dead_letters:
-            sends.append(
-                await self.producer.send(
-                    self.dead_letter_topic, dead.value, key=dead.key, headers=dead.headers
-                )
-            )
-        if sends:
-            await asyncio.gather(*sends)
+        records = [
+            Record(self.internal_topic, None, value, [], partition)
+            for partition, (events, received, origins) in sorted(routed.batches.items())
+            for value in split(events, received, origins, self.batch_max_events, clocks_before, clocks_after)
+        ]
+        records += (
+            Record(self.dead_letter_topic, dead.key, dead.value, dead.headers, None)
+            for dead in routed.dead_letters
+        )
+        await send_acknowledged(self._producer, records, on_retry=self.on_retry)
         self.on_routed(routed)
+
+    async def _producer(self) -> AIOKafkaProducer:
+        return self.producer
+
+    async def _commit(self) -> None:
+        """Commit what was forwarded. A rebalance under way fails the commit: the new owner of the
+        input partitions reads those records again, and detection applies them once."""
+        backoff = Backoff("committing the touchpoints' offsets")
+        while True:
+            try:
+                await self.consumer.commit()
+            except (CommitFailedError, IllegalStateError) as error:
+                log.warning(
+                    "offsets not committed, the group is rebalancing (%s)", describe_kafka_error(error)
+                )
+                return
+            except KafkaError as error:
+                await backoff.wait(error)
+            else:
+                backoff.succeeded()
+                return
 
     async def _tick(self, now: int) -> None:
         self._count_inputs()
         if self.idle_after_ms is not None:
             self._idle = await self._idle_inputs(now, self.idle_after_ms)
         tick = encode_tick(now, self.report())
-        sends = [
-            await self.producer.send(self.internal_topic, tick, partition=partition)
-            for partition in range(self.partitions)
+        records = [
+            Record(self.internal_topic, None, tick, [], partition) for partition in range(self.partitions)
         ]
-        await asyncio.gather(*sends)
-
+        await send_acknowledged(self._producer, records, on_retry=self.on_retry)
 
     async def _idle_inputs(self, now: int, idle_after_ms: int) -> list[str]:
         """Assigned input partitions that are caught up and have been silent for `idle_after_ms`."""

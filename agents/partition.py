@@ -29,7 +29,7 @@ from typing import Any
 
 from agents.config import Config
 from agents.engine import BEFORE_TIME, Engine, EngineCounts, Failure
-from agents.ingest import DeadLetter
+from agents.records import DeadLetter, Record
 from agents.watermark import InputClocks
 from schemas import codec
 from schemas.alerts import Alert
@@ -240,17 +240,6 @@ class PartitionRuntime:
         counters.unknown_cases += counts.unknown_cases - before.unknown_cases
         counters.redelivered += counts.redelivered - before.redelivered
         self._reported = EngineCounts(**{name: getattr(counts, name) for name in counts.__slots__})
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One record to write: topic, key, value (None: a tombstone), headers, partition (None: by key)."""
-
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    partition: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,16 @@ Topology:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 from faust.types import TableT
 from prometheus_client import CollectorRegistry
 
@@ -25,7 +28,14 @@ from agents.detect import Detection, owned_partitions, register_detector
 from agents.ingest import IngestLoop, Routed, wall_clock_ms
 from agents.partition import IdleAdvance, Topics
 from streams.broker import create_topics, use_true_end_offsets
-from streams.kafka import LazyProducer, aiokafka_options, bootstrap_list, faust_credentials
+from streams.kafka import (
+    STOP_TIMEOUT,
+    Backoff,
+    LazyProducer,
+    aiokafka_options,
+    bootstrap_list,
+    faust_credentials,
+)
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -146,6 +156,21 @@ async def declare_topics(settings: Settings) -> None:
 
 
 async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
+    """The ingest, started again after whatever stopped it (a broker away when its clients start,
+    a bug), so that it never takes the worker down: one log line per failure, with backoff."""
+    backoff = Backoff("the ingest")
+    while True:
+        try:
+            await _ingest(settings, metrics)
+        except KafkaError as error:
+            await backoff.wait(error)
+        except Exception as error:
+            log.exception("the ingest failed; starting it again")
+            metrics.internal_errors.labels("ingest").inc()
+            await backoff.wait(error)
+
+
+async def _ingest(settings: Settings, metrics: Metrics) -> None:
     options = aiokafka_options(settings)
     consumer = AIOKafkaConsumer(
         settings.touchpoints_topic,
@@ -170,9 +195,9 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
     def lag(tp: TopicPartition, behind: int) -> None:
         metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(behind)
 
-    await producer.start()
-    await consumer.start()
     try:
+        await producer.start()
+        await consumer.start()
         await IngestLoop(
             consumer=consumer,
             producer=producer,
@@ -185,8 +210,10 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
             reject_future_events=settings.reject_future_events,
             on_routed=count,
             on_lag=lag,
+            on_retry=metrics.write_retries.inc,
             idle_after_ms=settings.idle_after if settings.idle_advance else None,
         ).run()
     finally:
-        await consumer.stop()
-        await producer.stop()
+        for client in (consumer, producer):
+            with suppress(TimeoutError, KafkaError):
+                await asyncio.wait_for(client.stop(), STOP_TIMEOUT)

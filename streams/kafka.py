@@ -12,11 +12,13 @@ import asyncio
 import logging
 import random
 import ssl
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from schemas.errors import ConfigError
 from streams.settings import Settings
@@ -168,6 +170,50 @@ class Backoff:
         if self.attempts:
             log.warning("%s succeeded after %d failed attempts", self.what, self.attempts)
         self.attempts = 0
+
+
+class Outgoing(Protocol):
+    """A record to send: what `send_acknowledged` needs of it."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> list[tuple[str, bytes]]: ...
+    @property
+    def partition(self) -> int | None: ...
+
+
+async def send_acknowledged(
+    producer: Callable[[], Awaitable[AIOKafkaProducer]],
+    records: Sequence[Outgoing],
+    *,
+    on_retry: Callable[[], None] = lambda: None,
+) -> None:
+    """Send records and return once the broker acknowledged every one; after a failure (a broker
+    away or stalled), send them all again, with backoff, until it does. Every record sent here is
+    safe to repeat: alerts carry their id, state records are the latest value of their key, and
+    touchpoints forwarded twice are applied once."""
+    if not records:
+        return
+    backoff = Backoff(f"writing {len(records)} records to {records[0].topic}")
+    while True:
+        try:
+            sender = await producer()
+            sent = [
+                await sender.send(r.topic, r.value, key=r.key, headers=r.headers, partition=r.partition)
+                for r in records
+            ]
+            await asyncio.gather(*sent)
+        except KafkaError as error:
+            on_retry()
+            await backoff.wait(error)
+        else:
+            backoff.succeeded()
+            return
 
 
 def describe_kafka_error(error: BaseException) -> str:

@@ -160,7 +160,8 @@ class Metrics:
             ),
             internal_errors=counter(
                 "sentinel_internal_errors",
-                "Touchpoints (dead-lettered as internal_error) and deadlines the engine failed on.",
+                "Touchpoints (dead-lettered as internal_error) and deadlines the engine failed on, and ingest"
+                " restarts after a bug, by stage.",
                 "stage",
             ),
             write_retries=counter(
@@ -179,7 +180,7 @@ class Metrics:
             self.events.labels(event_type)
         for reason in REASONS:
             self.rejected.labels(reason)
-        for stage in ("event", "deadline"):
+        for stage in ("event", "deadline", "ingest"):
             self.internal_errors.labels(stage)
         for pattern, severity in alerts.fired:
             self.alerts_fired.labels(pattern, severity)

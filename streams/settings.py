@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.errors import ConfigError
-from schemas.timestamps import SECOND, Duration, parse_duration
+from schemas.timestamps import MINUTE, SECOND, Duration, parse_duration
 
 ENV_PREFIX = "SENTINEL_"
 SETTINGS_FILE_VARIABLE = ENV_PREFIX + "SETTINGS_FILE"
@@ -65,6 +65,8 @@ class Settings:
     metrics_port: int = 9108
     """Prometheus /metrics; 0 turns the endpoint off."""
     metrics_host: str = "127.0.0.1"
+    broker_wait: Duration = 5 * MINUTE
+    """How long a starting worker waits for an unreachable broker before it gives up (exit code 3)."""
     rebalance_timeout: Duration = 60 * SECOND
     """Kafka group rebalance timeout; a few seconds suit the embedded broker."""
     session_timeout: Duration = 30 * SECOND

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,6 +25,7 @@ from schemas.errors import ConfigError, PortInUse, SentinelError
 from schemas.timestamps import format_duration
 from streams.app import create_app, declare_topics
 from streams.connection import check_connection, kafka_failure
+from streams.kafka import Backoff
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,10 +47,40 @@ def run_worker(settings: Settings, config: Config | None = None, *, loglevel: st
     loop.run_until_complete(_reach_broker(settings))
     if settings.metrics_port:
         serve_metrics(settings, sentinel.registry)
-    worker = faust.Worker(sentinel.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, loop=loop)
+    worker = BoundedStopWorker(sentinel.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, loop=loop)
     worker.spinner = None  # a terminal spinner writes escape codes into log files
     worker.execute_from_commandline()
     return 0
+
+
+STOP_DEADLINE = 25.0
+"""Seconds a stopping worker gets before it exits regardless (a supervisor's grace period is 30)."""
+
+
+class BoundedStopWorker(faust.Worker):
+    """A Faust worker that cannot hang on its way out.
+
+    Once it begins to stop (a signal, or the app crashed), the process exits
+    within `STOP_DEADLINE` seconds, whatever still waits for a broker that does
+    not answer: a supervisor's restart must not wait on a process that is only
+    half alive. What was not written by then is read again after the restart
+    (its offsets were not committed).
+    """
+
+    async def stop(self) -> None:
+        _exit_unless_done_within(STOP_DEADLINE, 1 if self.crash_reason else 0)
+        await super().stop()
+
+
+def _exit_unless_done_within(seconds: float, code: int) -> None:
+    def exit_now() -> None:
+        sys.stderr.write(f"sentinel worker: stopping took over {seconds:.0f} s; exiting with {code}\n")
+        sys.stderr.flush()
+        os._exit(code)
+
+    timer = threading.Timer(seconds, exit_now)
+    timer.daemon = True
+    timer.start()
 
 
 def serve_metrics(settings: Settings, registry: CollectorRegistry) -> None:
@@ -65,11 +97,25 @@ def serve_metrics(settings: Settings, registry: CollectorRegistry) -> None:
 
 
 async def _reach_broker(settings: Settings) -> None:
-    await check_connection(settings)
-    try:
-        await declare_topics(settings)
-    except KafkaError as error:
-        raise kafka_failure(error, settings) from None
+    """Connect and declare the topics; a broker that is only unreachable (not refusing us) gets
+    `broker_wait` to come back, with backoff, before the start is given up."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + settings.broker_wait / 1000
+    backoff = Backoff(f"reaching the broker at {settings.bootstrap_servers}")
+    while True:
+        try:
+            await check_connection(settings)
+            try:
+                await declare_topics(settings)
+            except KafkaError as error:
+                raise kafka_failure(error, settings) from None
+        except SentinelError as error:
+            if not error.retriable or loop.time() >= give_up_at:
+                raise
+            await backoff.wait(error)
+        else:
+            backoff.succeeded()
+            return
 
 
 def worker_environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:

@@ -124,7 +124,8 @@ def test_a_misspelled_variable_stops_the_start_naming_the_closest_setting() -> N
 @pytest.mark.parametrize("command", [["worker"], ["produce", "-"], ["tail"]])
 def test_an_unreachable_broker_is_one_line_and_exit_code_3(command: list[str]) -> None:
     port = free_port()
-    done = run_with({"SENTINEL_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}"}, *command, stdin=b"")
+    environment = {"SENTINEL_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}", "SENTINEL_BROKER_WAIT": "0s"}
+    done = run_with(environment, *command, stdin=b"")
     assert done.returncode == 3
     assert done.stderr.decode().splitlines() == [
         f"sentinel {command[0]}: broker unreachable: 127.0.0.1:{port} refused the connection"
