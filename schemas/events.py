@@ -3,6 +3,16 @@
 `parse_event` is the single gate every touchpoint passes, online or in a replay.
 It checks exactly what the contract fixes and keeps everything else: unknown
 data fields stay in `data`, open string fields keep any non-empty value.
+
+Limits the contract leaves to the processor:
+
+- Nesting: an event nests at most 64 levels of objects and arrays, itself
+  included (`{"data": {"x": []}}` nests 3); deeper is `too_deep`. Every
+  touchpoint is written again inside an internal batch and, while it waits on
+  a deadline, inside its customer's state, a few levels further down, and
+  orjson writes at most 255 levels: 64 leaves room for both, and no real
+  event comes near it. A batch array does not count (each element is handled
+  as if it came alone).
 """
 
 from __future__ import annotations
@@ -17,12 +27,15 @@ from schemas.timestamps import DAY, format_instant, parse_instant
 
 MAX_EVENT_BYTES = 64 * 1024
 MAX_SUBJECT_CHARS = 128
+MAX_DEPTH = 64
+"""Levels of objects and arrays an event may nest, itself included."""
 FUTURE_TOLERANCE_MS = DAY
 
 REASONS = (
     "invalid_json",
     "not_an_object",
     "too_large",
+    "too_deep",
     "missing_attribute",
     "invalid_attribute",
     "unknown_type",
@@ -96,6 +109,20 @@ def _fees(value: Any) -> bool:
         and type(fee.get("disclosed", True)) is bool
         for fee in value
     )
+
+
+_CONTAINERS = (dict, list)
+
+
+def _deeper_than(value: dict[Any, Any] | list[Any], levels: int) -> bool:
+    """Whether a container nests more than `levels` containers, itself included; stops at the first."""
+    if levels < 1:
+        return True
+    children = value.values() if type(value) is dict else value
+    for child in children:  # noqa: SIM110 (any() over a generator takes twice as long, per event)
+        if type(child) in _CONTAINERS and _deeper_than(child, levels - 1):
+            return True
+    return False
 
 
 _DIRECTION = _one_of(DIRECTIONS)
@@ -189,19 +216,27 @@ def parse_event(obj: object, *, now_ms: int | None = None) -> Touchpoint:
     `now_ms` is the processor's wall clock in live operation: events more than a
     day ahead of it are refused. A replay passes None and skips that check.
     """
+    return _parse(obj, now_ms, shallow=False)
+
+
+def _parse(obj: object, now_ms: int | None, *, shallow: bool) -> Touchpoint:
     if type(obj) is dict:
-        event = _parse_well_formed(obj, now_ms)
+        event = _parse_well_formed(obj, now_ms, shallow=shallow)
         if event is not None:
             return event
     return _parse_rule_by_rule(obj, now_ms)
 
 
-def _parse_well_formed(obj: dict[str, Any], now_ms: int | None) -> Touchpoint | None:
+def _parse_well_formed(
+    obj: dict[str, Any], now_ms: int | None, *, shallow: bool = False
+) -> Touchpoint | None:
     """The hot path: all checks in one pass, for the valid events nearly all input is.
 
     Returns None at the first doubt, and `_parse_rule_by_rule` then decides and,
     for bad input, names the first rule broken; so the two must accept exactly
     the same events (tests/unit/test_schema_agreement.py holds them to it).
+    `shallow` skips the nesting walk when the caller knows the value cannot be
+    deep (`decode_message` counts the brackets of its bytes).
     """
     get = obj.get
     event_id, source, event_type, subject = get("id"), get("source"), get("type"), get("subject")
@@ -221,7 +256,7 @@ def _parse_well_formed(obj: dict[str, Any], now_ms: int | None) -> Touchpoint | 
     ):
         return None
     fields = DATA_FIELDS.get(event_type)
-    if fields is None:
+    if fields is None or (not shallow and _deeper_than(obj, MAX_DEPTH)):
         return None
     for name, (required, check, _) in fields.items():
         value = data.get(name)
@@ -241,6 +276,8 @@ def _parse_well_formed(obj: dict[str, Any], now_ms: int | None) -> Touchpoint | 
 
 def _parse_rule_by_rule(obj: object, now_ms: int | None) -> Touchpoint:
     """The contract's checks one at a time, in a fixed order, so bad input gets the first reason."""
+    if isinstance(obj, dict | list) and _deeper_than(obj, MAX_DEPTH):
+        raise _too_deep()
     if type(obj) is not dict:
         raise InvalidEvent("not_an_object", "a touchpoint must be a JSON object")
     if obj.get("specversion") != "1.0":
@@ -287,6 +324,17 @@ def _parse_rule_by_rule(obj: object, now_ms: int | None) -> Touchpoint:
     return Touchpoint(event_id, source, event_type, subject, time, data)
 
 
+def _too_deep() -> InvalidEvent:
+    return InvalidEvent("too_deep", f"nests more than {MAX_DEPTH} levels of objects and arrays")
+
+
+def _not_json(error: codec.JSONDecodeError, what: str = "not JSON") -> InvalidEvent:
+    """orjson stops reading at 1,024 levels: that is the nesting limit, not a syntax error."""
+    if str(error).startswith("depth limit exceeded"):
+        return _too_deep()
+    return InvalidEvent("invalid_json", f"{what}: {error}")
+
+
 def decode_message(value: bytes, *, now_ms: int | None = None) -> tuple[list[Touchpoint], list[Rejected]]:
     """Decode one Kafka message value: a single event or a CloudEvents batch array.
 
@@ -298,10 +346,12 @@ def decode_message(value: bytes, *, now_ms: int | None = None) -> tuple[list[Tou
     try:
         decoded = codec.loads(value)
     except codec.JSONDecodeError as error:
-        return [], [Rejected(None, "invalid_json", f"not JSON: {error}", value)]
+        bad = _not_json(error)
+        return [], [Rejected(None, bad.reason, bad.message, value)]
     if type(decoded) is not list:
         try:
-            return [parse_event(decoded, now_ms=now_ms)], []
+            shallow = value.count(b"{") + value.count(b"[") <= MAX_DEPTH
+            return [_parse(decoded, now_ms, shallow=shallow)], []
         except InvalidEvent as error:
             return [], [Rejected(None, error.reason, error.message, value)]
     return _decode_batch(decoded, now_ms, check_sizes=len(value) > MAX_EVENT_BYTES)
@@ -333,7 +383,7 @@ def event_from_binary(headers: Mapping[str, bytes], value: bytes, *, now_ms: int
     try:
         event["data"] = codec.loads(value)
     except codec.JSONDecodeError as error:
-        raise InvalidEvent("invalid_json", f"data is not JSON: {error}") from None
+        raise _not_json(error, "data is not JSON") from None
     if len(value) > MAX_EVENT_BYTES:
         raise InvalidEvent("too_large", f"event is over {MAX_EVENT_BYTES} bytes")
     return parse_event(event, now_ms=now_ms)

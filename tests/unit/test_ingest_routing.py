@@ -99,3 +99,12 @@ def test_only_the_last_chunk_claims_the_new_clocks() -> None:
     chunks = [decode_internal(value) for value in split(events, received, 2, before, after)]
     assert [len(chunk.events) for chunk in chunks] == [2, 2, 1]
     assert [chunk.clocks for chunk in chunks] == [before, before, after]
+
+
+def test_an_event_with_data_nested_300_deep_is_dead_lettered_not_forwarded() -> None:
+    """orjson writes at most 255 levels: once accepted, such an event made the internal batch fail."""
+    shallow = codec.dumps({**_event("C-1", "deep"), "data": {"channel": "phone", "direction": "inbound"}})
+    value = shallow[:-2] + b',"x":' + b"[" * 300 + b"]" * 300 + b"}}"
+    routed = route([_record(value, 0)], 2, now_ms=None)
+    assert [(dead.reason, dead.value) for dead in routed.dead_letters] == [("too_deep", value)]
+    assert routed.batches == {}

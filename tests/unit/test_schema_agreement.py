@@ -204,6 +204,20 @@ def test_processor_only_checks_are_outside_the_schema() -> None:
     assert raised.value.reason == "time_in_future"
 
 
+def test_nesting_depth_is_a_processor_check() -> None:
+    """The schema cannot count levels: it accepts what parse_event refuses as too_deep."""
+    data: Any = "leaf"
+    for _ in range(events.MAX_DEPTH - 1):
+        data = {"x": data}
+    at_limit = envelope("lead.created", data)
+    over = envelope("lead.created", {"x": data})
+    assert TOUCHPOINT.is_valid(at_limit) and TOUCHPOINT.is_valid(over)
+    events.parse_event(at_limit)
+    with pytest.raises(InvalidEvent) as raised:
+        events.parse_event(over)
+    assert raised.value.reason == "too_deep"
+
+
 # --- batches -------------------------------------------------------------------------------
 
 
