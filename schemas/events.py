@@ -13,10 +13,14 @@ Limits the contract leaves to the processor:
   orjson writes at most 255 levels: 64 leaves room for both, and no real
   event comes near it. A batch array does not count (each element is handled
   as if it came alone).
+- Numbers: a JSON number too large for a double (1e400) or a NaN/Infinity
+  token is not JSON to orjson (`invalid_json`); amounts must be finite, so
+  one from elsewhere that is infinite or NaN is `invalid_field`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +88,8 @@ def _any_text(value: Any) -> bool:
 
 
 def _amount(value: Any) -> bool:
-    return type(value) in (int, float) and value >= 0
+    """A finite number >= 0: NaN fails both comparisons, infinity the second."""
+    return type(value) in (int, float) and 0 <= value < math.inf
 
 
 def _score(value: Any) -> bool:
@@ -157,11 +162,11 @@ DATA_FIELDS: Mapping[str, Mapping[str, tuple[bool, FieldCheck, str]]] = {
     },
     "offer.sent": {
         "offer_id": (False, _text, "a non-empty string"),
-        "amount": (False, _amount, "a number >= 0"),
+        "amount": (False, _amount, "a finite number >= 0"),
     },
     "competitor.mentioned": {"competitor": (False, _text, "a non-empty string")},
     "order.placed": {
-        "amount": (True, _amount, "a number >= 0"),
+        "amount": (True, _amount, "a finite number >= 0"),
         "currency": (False, _text, "a non-empty string"),
         "kind": (False, _text, "a non-empty string"),
     },
@@ -180,15 +185,15 @@ DATA_FIELDS: Mapping[str, Mapping[str, tuple[bool, FieldCheck, str]]] = {
         "outcome": (False, _text, "a non-empty string"),
     },
     "invoice.issued": {
-        "amount": (True, _amount, "a number >= 0"),
-        "agreed_amount": (False, _amount, "a number >= 0"),
+        "amount": (True, _amount, "a finite number >= 0"),
+        "agreed_amount": (False, _amount, "a finite number >= 0"),
         "currency": (False, _text, "a non-empty string"),
         "invoice_id": (False, _text, "a non-empty string"),
-        "fees": (False, _fees, "an array of {name, amount >= 0, disclosed: boolean}"),
+        "fees": (False, _fees, "an array of {name, finite amount >= 0, disclosed: boolean}"),
     },
     "change_request.quoted": {
-        "amount": (True, _amount, "a number >= 0"),
-        "contract_value": (False, _amount, "a number >= 0"),
+        "amount": (True, _amount, "a finite number >= 0"),
+        "contract_value": (False, _amount, "a finite number >= 0"),
     },
     "innovation.offered": {"product": (False, _text, "a non-empty string")},
     "feedback.received": {

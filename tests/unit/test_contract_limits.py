@@ -58,3 +58,18 @@ def test_a_batch_element_nested_far_too_deep_is_dead_lettered_on_its_own(levels:
 def test_values_deeper_than_orjson_writes_are_written_in_the_same_bytes() -> None:
     text = b'{"a":' + b'[{"k":"\xc3\xa9","v":' * 400 + b"null" + b"}]" * 400 + b',"b":1.5,"c":{},"d":[]}'
     assert codec.dumps(codec.loads(text)) == text
+
+
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"1.8e308", b"NaN", b"Infinity", b"-Infinity"])
+def test_numbers_beyond_a_double_are_not_json(number: bytes) -> None:
+    """Read as infinity, they would reach the state; orjson refuses them, and so must any codec."""
+    value = codec.dumps(envelope("order.placed", {"amount": 1})).replace(b'"amount":1', b'"amount":' + number)
+    accepted, rejected = decode_message(value)
+    assert accepted == []
+    assert [(bad.reason, bad.raw) for bad in rejected] == [("invalid_json", value)]
+
+
+def test_the_largest_double_is_an_amount() -> None:
+    value = codec.dumps(envelope("order.placed", {"amount": 1.7976931348623157e308}))
+    accepted, _ = decode_message(value)
+    assert [event.data["amount"] for event in accepted] == [1.7976931348623157e308]

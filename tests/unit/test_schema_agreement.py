@@ -13,6 +13,7 @@ import copy
 import functools
 import importlib.util
 import json
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -216,6 +217,33 @@ def test_nesting_depth_is_a_processor_check() -> None:
     with pytest.raises(InvalidEvent) as raised:
         events.parse_event(over)
     assert raised.value.reason == "too_deep"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data"),
+    [
+        ("order.placed", {"amount": math.inf}),
+        ("offer.sent", {"amount": math.inf}),
+        ("invoice.issued", {"amount": 10, "agreed_amount": math.inf}),
+        ("invoice.issued", {"amount": 10, "fees": [{"name": "x", "amount": math.inf, "disclosed": True}]}),
+        ("change_request.quoted", {"amount": 10, "contract_value": math.inf}),
+    ],
+    ids=["amount", "offer", "agreed-amount", "fee", "contract-value"],
+)
+def test_an_infinite_amount_is_invalid(event_type: str, data: dict[str, Any]) -> None:
+    """JSON text cannot say infinity, but a lenient reader makes it of 1e400 (Python's json does):
+    the schema's maximum and parse_event both refuse it."""
+    event = envelope(event_type, data)
+    assert not TOUCHPOINT.is_valid(event)
+    with pytest.raises(InvalidEvent) as raised:
+        events.parse_event(event)
+    assert raised.value.reason == "invalid_field"
+
+
+def test_a_nan_amount_is_invalid() -> None:
+    with pytest.raises(InvalidEvent) as raised:
+        events.parse_event(envelope("order.placed", {"amount": math.nan}))
+    assert raised.value.reason == "invalid_field"
 
 
 # --- batches -------------------------------------------------------------------------------
