@@ -13,6 +13,11 @@ Limits the contract leaves to the processor:
   orjson writes at most 255 levels: 64 leaves room for both, and no real
   event comes near it. A batch array does not count (each element is handled
   as if it came alone).
+- Batches: a batch message is at most 1 MiB, Kafka's default for a topic's
+  message size, and holds at most 10,000 elements: 1 MiB holds fewer of the
+  smallest valid events (~110 bytes), so the count only stops arrays of junk,
+  where each element would be a dead letter of its own. A batch over either
+  limit is one dead letter, `too_large`; an empty one is `not_an_object`.
 - Numbers: a JSON number too large for a double (1e400) or a NaN/Infinity
   token is not JSON to orjson (`invalid_json`); amounts must be finite, so
   one from elsewhere that is infinite or NaN is `invalid_field`.
@@ -32,6 +37,10 @@ from schemas.timestamps import DAY, format_instant, parse_instant
 MAX_EVENT_BYTES = 64 * 1024
 MAX_SUBJECT_CHARS = 128
 MAX_DEPTH = 64
+MAX_BATCH_EVENTS = 10_000
+"""Elements a batch message may hold."""
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""A batch message's limit ("the topic's message size": Kafka's default max.message.bytes)."""
 """Levels of objects and arrays an event may nest, itself included."""
 FUTURE_TOLERANCE_MS = DAY
 
@@ -346,8 +355,11 @@ def decode_message(value: bytes, *, now_ms: int | None = None) -> tuple[list[Tou
     A bad batch element is rejected on its own (re-serialised, with its index);
     the good elements around it are kept.
     """
-    if len(value) > MAX_EVENT_BYTES and value.lstrip()[:1] != b"[":
-        return [], [Rejected(None, "too_large", f"event is over {MAX_EVENT_BYTES} bytes", value)]
+    if len(value) > MAX_EVENT_BYTES:
+        if len(value) > MAX_MESSAGE_BYTES:
+            return [], [_whole("too_large", f"message is over {MAX_MESSAGE_BYTES} bytes", value)]
+        if value.lstrip()[:1] != b"[":
+            return [], [_whole("too_large", f"event is over {MAX_EVENT_BYTES} bytes", value)]
     try:
         decoded = codec.loads(value)
     except codec.JSONDecodeError as error:
@@ -359,7 +371,17 @@ def decode_message(value: bytes, *, now_ms: int | None = None) -> tuple[list[Tou
             return [_parse(decoded, now_ms, shallow=shallow)], []
         except InvalidEvent as error:
             return [], [Rejected(None, error.reason, error.message, value)]
+    if not decoded:
+        return [], [_whole("not_an_object", "an empty batch array holds no touchpoint", value)]
+    if len(decoded) > MAX_BATCH_EVENTS:
+        message = f"a batch of {len(decoded):,} elements is over the {MAX_BATCH_EVENTS:,} it may hold"
+        return [], [_whole("too_large", message, value)]
     return _decode_batch(decoded, now_ms, check_sizes=len(value) > MAX_EVENT_BYTES)
+
+
+def _whole(reason: str, message: str, value: bytes) -> Rejected:
+    """The whole message refused, not one element of it."""
+    return Rejected(None, reason, message, value)
 
 
 def _decode_batch(

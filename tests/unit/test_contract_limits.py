@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from schemas import codec
-from schemas.events import MAX_DEPTH, decode_message
+from schemas.events import MAX_BATCH_EVENTS, MAX_DEPTH, MAX_MESSAGE_BYTES, decode_message
 from tests.unit.contract_samples import envelope
 
 
@@ -73,3 +73,38 @@ def test_the_largest_double_is_an_amount() -> None:
     value = codec.dumps(envelope("order.placed", {"amount": 1.7976931348623157e308}))
     accepted, _ = decode_message(value)
     assert [event.data["amount"] for event in accepted] == [1.7976931348623157e308]
+
+
+def test_a_batch_holds_at_most_its_limit_of_elements() -> None:
+    """One message must not turn into any number of dead letters: a longer array is one too_large."""
+    accepted, rejected = decode_message(b"[" + b",".join([b"0"] * MAX_BATCH_EVENTS) + b"]")
+    assert accepted == []
+    assert {bad.reason for bad in rejected} == {"not_an_object"}
+    assert len(rejected) == MAX_BATCH_EVENTS
+    value = b"[" + b",".join([b"0"] * (MAX_BATCH_EVENTS + 1)) + b"]"
+    accepted, rejected = decode_message(value)
+    assert accepted == []
+    assert [(bad.index, bad.reason, bad.raw) for bad in rejected] == [(None, "too_large", value)]
+    assert f"{MAX_BATCH_EVENTS + 1:,} elements" in rejected[0].message
+
+
+def test_the_smallest_valid_events_reach_the_byte_limit_before_the_element_limit() -> None:
+    smallest = {"specversion": "1.0", "id": "1", "source": "s", "type": "deal.lost", "subject": "C"}
+    smallest |= {"time": "2026-03-01T09:30:00Z", "data": {}}
+    assert decode_message(codec.dumps(smallest))[1] == []
+    assert len(codec.dumps([smallest] * MAX_BATCH_EVENTS)) > MAX_MESSAGE_BYTES
+
+
+def test_a_batch_message_is_at_most_the_message_size_limit() -> None:
+    events_in_a_mebibyte = MAX_MESSAGE_BYTES // len(codec.dumps(envelope(id="e0000")))
+    value = codec.dumps([envelope(id=f"e{n:04d}") for n in range(events_in_a_mebibyte + 100)])
+    assert len(value) > MAX_MESSAGE_BYTES
+    accepted, rejected = decode_message(value)
+    assert accepted == []
+    assert [(bad.index, bad.reason, bad.raw) for bad in rejected] == [(None, "too_large", value)]
+
+
+def test_an_empty_batch_is_rejected_not_dropped() -> None:
+    accepted, rejected = decode_message(b" [ ] ")
+    assert accepted == []
+    assert [(bad.index, bad.reason, bad.raw) for bad in rejected] == [(None, "not_an_object", b" [ ] ")]

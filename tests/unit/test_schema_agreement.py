@@ -267,6 +267,12 @@ def test_batch_schema_rejects_an_empty_batch_and_a_non_array() -> None:
     assert not BATCH.is_valid(envelope())
 
 
+def test_batch_schema_has_the_element_limit_of_decode_message() -> None:
+    assert BATCH_SCHEMA["maxItems"] == events.MAX_BATCH_EVENTS
+    assert BATCH.is_valid([envelope()] * events.MAX_BATCH_EVENTS)
+    assert not BATCH.is_valid([envelope()] * (events.MAX_BATCH_EVENTS + 1))
+
+
 def test_batch_rejects_only_the_bad_elements_with_their_index() -> None:
     good = _single_events(VALID_SAMPLES)[:3]
     bad = [s for s in INVALID_SAMPLES if not isinstance(s.event, list)][::7]
