@@ -402,17 +402,30 @@ def _decode_batch(
     return events, rejected
 
 
-def event_from_binary(headers: Mapping[str, bytes], value: bytes, *, now_ms: int | None = None) -> Touchpoint:
-    """Kafka binary mode: CloudEvents attributes in `ce_*` headers, the data as the value."""
-    event: dict[str, Any] = {
-        name[3:]: raw.decode("utf-8", "replace") for name, raw in headers.items() if name.startswith("ce_")
-    }
+def event_from_binary(
+    headers: Mapping[str, bytes | None], value: bytes, *, now_ms: int | None = None
+) -> Touchpoint:
+    """Kafka binary mode: CloudEvents attributes in `ce_*` headers, the data as the value.
+
+    A header without a value is an absent attribute (CloudEvents: null is absent);
+    the attributes count toward the event's 64 KiB, as they would in structured mode.
+    """
+    event: dict[str, Any] = {}
+    size = len(value)
+    for name, raw in headers.items():
+        if raw is None or not name.startswith("ce_"):
+            continue
+        size += len(raw)
+        try:
+            event[name[3:]] = raw.decode()
+        except UnicodeDecodeError:
+            raise InvalidEvent("invalid_attribute", f"header {name!r} is not UTF-8") from None
+    if size > MAX_EVENT_BYTES:
+        raise InvalidEvent("too_large", f"event is over {MAX_EVENT_BYTES} bytes")
     try:
         event["data"] = codec.loads(value)
     except codec.JSONDecodeError as error:
         raise _not_json(error, "data is not JSON") from None
-    if len(value) > MAX_EVENT_BYTES:
-        raise InvalidEvent("too_large", f"event is over {MAX_EVENT_BYTES} bytes")
     return parse_event(event, now_ms=now_ms)
 
 

@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from schemas import codec
-from schemas.events import MAX_BATCH_EVENTS, MAX_DEPTH, MAX_MESSAGE_BYTES, decode_message
+from schemas.errors import InvalidEvent
+from schemas.events import (
+    MAX_BATCH_EVENTS,
+    MAX_DEPTH,
+    MAX_EVENT_BYTES,
+    MAX_MESSAGE_BYTES,
+    decode_message,
+    event_from_binary,
+)
 from tests.unit.contract_samples import envelope
 
 
@@ -108,3 +116,43 @@ def test_an_empty_batch_is_rejected_not_dropped() -> None:
     accepted, rejected = decode_message(b" [ ] ")
     assert accepted == []
     assert [(bad.index, bad.reason, bad.raw) for bad in rejected] == [(None, "not_an_object", b" [ ] ")]
+
+
+BINARY = {
+    "ce_specversion": b"1.0",
+    "ce_id": b"b1",
+    "ce_source": b"crm",
+    "ce_type": b"contact.made",
+    "ce_subject": b"C-9",
+    "ce_time": b"2026-03-01T09:00:00Z",
+}
+BINARY_DATA = b'{"channel":"phone","direction":"inbound"}'
+
+
+def _binary_reason(headers: dict[str, bytes | None], value: bytes = BINARY_DATA) -> str | None:
+    try:
+        event_from_binary(headers, value)
+    except InvalidEvent as error:
+        return error.reason
+    return None
+
+
+def test_a_binary_mode_header_without_a_value_is_an_absent_attribute() -> None:
+    """Kafka headers may carry null; CloudEvents counts a null attribute as absent."""
+    assert _binary_reason({**BINARY, "ce_id": None}) == "missing_attribute"
+    assert _binary_reason({**BINARY, "ce_traceparent": None}) is None
+
+
+def test_a_binary_mode_attribute_that_is_not_utf8_is_invalid() -> None:
+    """Decoded with replacement characters, two different bad ids would be the same id."""
+    assert _binary_reason({**BINARY, "ce_id": b"b\xff"}) == "invalid_attribute"
+
+
+def test_binary_mode_attributes_count_toward_the_event_size() -> None:
+    assert _binary_reason(BINARY) is None
+    assert _binary_reason({**BINARY, "ce_source": b"s" * MAX_EVENT_BYTES}) == "too_large"
+
+
+def test_binary_mode_data_nested_too_deep_is_too_deep() -> None:
+    assert _binary_reason(BINARY, b'{"x":' + b"[" * 100 + b"]" * 100 + b"}") == "too_deep"
+    assert _binary_reason(BINARY, b'{"x":' + b"[" * 5000 + b"]" * 5000 + b"}") == "too_deep"

@@ -10,7 +10,10 @@ from schemas.batches import ClockReport, decode_internal, partition_for
 
 
 def _record(
-    value: bytes, offset: int, partition: int = 0, headers: list[tuple[str, bytes]] | None = None
+    value: bytes | None,
+    offset: int,
+    partition: int = 0,
+    headers: list[tuple[str, bytes | None]] | None = None,
 ) -> ConsumerRecord:
     return ConsumerRecord(
         topic="touchpoints",
@@ -22,7 +25,7 @@ def _record(
         value=value,
         checksum=None,
         serialized_key_size=1,
-        serialized_value_size=len(value),
+        serialized_value_size=len(value or b""),
         headers=headers or [],
     )
 
@@ -108,3 +111,9 @@ def test_an_event_with_data_nested_300_deep_is_dead_lettered_not_forwarded() -> 
     routed = route([_record(value, 0)], 2, now_ms=None)
     assert [(dead.reason, dead.value) for dead in routed.dead_letters] == [("too_deep", value)]
     assert routed.batches == {}
+
+
+def test_a_binary_mode_header_without_a_value_is_dead_lettered() -> None:
+    headers: list[tuple[str, bytes | None]] = [("ce_specversion", b"1.0"), ("ce_id", None)]
+    routed = route([_record(b'{"amount": 1}', 0, headers=headers)], 2, now_ms=None)
+    assert [dead.reason for dead in routed.dead_letters] == ["missing_attribute"]
