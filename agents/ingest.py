@@ -59,24 +59,28 @@ def dead_letter_headers(record: ConsumerRecord, bad: Rejected) -> Headers:
     return headers
 
 
-def decode_record(record: ConsumerRecord, now_ms: int | None) -> tuple[list[Touchpoint], list[Rejected]]:
-    """Structured mode (single or batch) by default; binary mode when `ce_*` headers carry the attributes."""
+def decode_record(
+    record: ConsumerRecord, not_after_ms: int | None
+) -> tuple[list[Touchpoint], list[Rejected]]:
+    """Structured mode (single or batch) by default; binary mode when `ce_*` headers carry the attributes.
+
+    `not_after_ms`: the latest event time accepted (None: no limit, as in a replay)."""
     value: bytes = record.value or b""
     headers = dict(record.headers or ())
     if "ce_specversion" in headers:
         try:
-            return [event_from_binary(headers, value, now_ms=now_ms)], []
+            return [event_from_binary(headers, value, not_after_ms=not_after_ms)], []
         except InvalidEvent as error:
             return [], [Rejected(None, error.reason, error.message, value)]
-    return decode_message(value, now_ms=now_ms)
+    return decode_message(value, not_after_ms=not_after_ms)
 
 
-def route(records: Iterable[ConsumerRecord], partitions: int, now_ms: int | None) -> Routed:
+def route(records: Iterable[ConsumerRecord], partitions: int, not_after_ms: int | None) -> Routed:
     """Sort one poll's records into per-partition batches and dead letters."""
     routed = Routed()
     batches, accepted, latest = routed.batches, routed.accepted_by_type, routed.latest_by_input
     for record in records:
-        events, rejected = decode_record(record, now_ms)
+        events, rejected = decode_record(record, not_after_ms)
         if events:
             source = f"{record.topic}:{record.partition}"
             newest = max(event.time for event in events)
@@ -122,7 +126,8 @@ class IngestLoop:
     batch_max_events: int
     tick_interval_ms: int
     wall_clock_ms: Callable[[], int]
-    reject_future_events: bool
+    future_tolerance_ms: int | None
+    """How far ahead of the wall clock an event may be; None: no limit (see `schemas.events`)."""
     on_routed: Callable[[Routed], None] = lambda routed: None
     on_lag: Callable[[TopicPartition, int], None] = lambda tp, lag: None
     idle_after_ms: int | None = None
@@ -143,9 +148,9 @@ class IngestLoop:
                 self._quiet_since.update(dict.fromkeys(arrived, now))
                 self._idle = [source for source in self._idle if source not in arrived]
                 records = [record for batch in polled.values() for record in batch]
-                await self._forward(
-                    route(records, self.partitions, now if self.reject_future_events else None)
-                )
+                tolerance = self.future_tolerance_ms
+                not_after = None if tolerance is None else now + tolerance
+                await self._forward(route(records, self.partitions, not_after))
                 await self.consumer.commit()
                 for tp, batch in polled.items():
                     highwater = self.consumer.highwater(tp)

@@ -32,7 +32,7 @@ from typing import Any
 
 from schemas import codec
 from schemas.errors import InvalidEvent
-from schemas.timestamps import DAY, format_instant, parse_instant
+from schemas.timestamps import HOUR, format_instant, parse_instant
 
 MAX_EVENT_BYTES = 64 * 1024
 MAX_SUBJECT_CHARS = 128
@@ -42,7 +42,9 @@ MAX_BATCH_EVENTS = 10_000
 MAX_MESSAGE_BYTES = 1024 * 1024
 """A batch message's limit ("the topic's message size": Kafka's default max.message.bytes)."""
 """Levels of objects and arrays an event may nest, itself included."""
-FUTURE_TOLERANCE_MS = DAY
+FUTURE_TOLERANCE_MS = HOUR
+"""How far ahead of the wall clock an event may be in live operation, unless the settings say
+otherwise (`future_tolerance`): one event far ahead would pull its input partition's clock there."""
 
 REASONS = (
     "invalid_json",
@@ -224,25 +226,26 @@ def _attribute(event: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def parse_event(obj: object, *, now_ms: int | None = None) -> Touchpoint:
+def parse_event(obj: object, *, not_after_ms: int | None = None) -> Touchpoint:
     """Validate one decoded CloudEvent against the contract.
 
-    `now_ms` is the processor's wall clock in live operation: events more than a
-    day ahead of it are refused. A replay passes None and skips that check.
+    `not_after_ms` is the latest event time accepted, in live operation the wall
+    clock plus the future tolerance: later events are refused (time_in_future).
+    A replay passes None and skips that check.
     """
-    return _parse(obj, now_ms, shallow=False)
+    return _parse(obj, not_after_ms, shallow=False)
 
 
-def _parse(obj: object, now_ms: int | None, *, shallow: bool) -> Touchpoint:
+def _parse(obj: object, not_after_ms: int | None, *, shallow: bool) -> Touchpoint:
     if type(obj) is dict:
-        event = _parse_well_formed(obj, now_ms, shallow=shallow)
+        event = _parse_well_formed(obj, not_after_ms, shallow=shallow)
         if event is not None:
             return event
-    return _parse_rule_by_rule(obj, now_ms)
+    return _parse_rule_by_rule(obj, not_after_ms)
 
 
 def _parse_well_formed(
-    obj: dict[str, Any], now_ms: int | None, *, shallow: bool = False
+    obj: dict[str, Any], not_after_ms: int | None, *, shallow: bool = False
 ) -> Touchpoint | None:
     """The hot path: all checks in one pass, for the valid events nearly all input is.
 
@@ -283,12 +286,12 @@ def _parse_well_formed(
         time = parse_instant(time_text)
     except ValueError:
         return None
-    if now_ms is not None and time > now_ms + FUTURE_TOLERANCE_MS:
+    if not_after_ms is not None and time > not_after_ms:
         return None
     return Touchpoint(event_id, source, event_type, subject, time, data)
 
 
-def _parse_rule_by_rule(obj: object, now_ms: int | None) -> Touchpoint:
+def _parse_rule_by_rule(obj: object, not_after_ms: int | None) -> Touchpoint:
     """The contract's checks one at a time, in a fixed order, so bad input gets the first reason."""
     if isinstance(obj, dict | list) and _deeper_than(obj, MAX_DEPTH):
         raise _too_deep()
@@ -333,8 +336,11 @@ def _parse_rule_by_rule(obj: object, now_ms: int | None) -> Touchpoint:
                 raise InvalidEvent("missing_field", f"{event_type} needs data.{name}")
         elif not check(value):
             raise InvalidEvent("invalid_field", f"data.{name} must be {expected}")
-    if now_ms is not None and time > now_ms + FUTURE_TOLERANCE_MS:
-        raise InvalidEvent("time_in_future", f"time {time_text} is more than 1 day ahead of now")
+    if not_after_ms is not None and time > not_after_ms:
+        raise InvalidEvent(
+            "time_in_future",
+            f"time {time_text} is after {format_instant(not_after_ms)}, the clock plus the future tolerance",
+        )
     return Touchpoint(event_id, source, event_type, subject, time, data)
 
 
@@ -349,7 +355,9 @@ def _not_json(error: codec.JSONDecodeError, what: str = "not JSON") -> InvalidEv
     return InvalidEvent("invalid_json", f"{what}: {error}")
 
 
-def decode_message(value: bytes, *, now_ms: int | None = None) -> tuple[list[Touchpoint], list[Rejected]]:
+def decode_message(
+    value: bytes, *, not_after_ms: int | None = None
+) -> tuple[list[Touchpoint], list[Rejected]]:
     """Decode one Kafka message value: a single event or a CloudEvents batch array.
 
     A bad batch element is rejected on its own (re-serialised, with its index);
@@ -368,7 +376,7 @@ def decode_message(value: bytes, *, now_ms: int | None = None) -> tuple[list[Tou
     if type(decoded) is not list:
         try:
             shallow = value.count(b"{") + value.count(b"[") <= MAX_DEPTH
-            return [_parse(decoded, now_ms, shallow=shallow)], []
+            return [_parse(decoded, not_after_ms, shallow=shallow)], []
         except InvalidEvent as error:
             return [], [Rejected(None, error.reason, error.message, value)]
     if not decoded:
@@ -376,7 +384,7 @@ def decode_message(value: bytes, *, now_ms: int | None = None) -> tuple[list[Tou
     if len(decoded) > MAX_BATCH_EVENTS:
         message = f"a batch of {len(decoded):,} elements is over the {MAX_BATCH_EVENTS:,} it may hold"
         return [], [_whole("too_large", message, value)]
-    return _decode_batch(decoded, now_ms, check_sizes=len(value) > MAX_EVENT_BYTES)
+    return _decode_batch(decoded, not_after_ms, check_sizes=len(value) > MAX_EVENT_BYTES)
 
 
 def _whole(reason: str, message: str, value: bytes) -> Rejected:
@@ -385,13 +393,13 @@ def _whole(reason: str, message: str, value: bytes) -> Rejected:
 
 
 def _decode_batch(
-    elements: Iterable[Any], now_ms: int | None, *, check_sizes: bool
+    elements: Iterable[Any], not_after_ms: int | None, *, check_sizes: bool
 ) -> tuple[list[Touchpoint], list[Rejected]]:
     events: list[Touchpoint] = []
     rejected: list[Rejected] = []
     for index, element in enumerate(elements):
         try:
-            event = parse_event(element, now_ms=now_ms)
+            event = parse_event(element, not_after_ms=not_after_ms)
         except InvalidEvent as error:
             rejected.append(Rejected(index, error.reason, error.message, codec.dumps(element)))
             continue
@@ -403,7 +411,7 @@ def _decode_batch(
 
 
 def event_from_binary(
-    headers: Mapping[str, bytes | None], value: bytes, *, now_ms: int | None = None
+    headers: Mapping[str, bytes | None], value: bytes, *, not_after_ms: int | None = None
 ) -> Touchpoint:
     """Kafka binary mode: CloudEvents attributes in `ce_*` headers, the data as the value.
 
@@ -426,7 +434,7 @@ def event_from_binary(
         event["data"] = codec.loads(value)
     except codec.JSONDecodeError as error:
         raise _not_json(error, "data is not JSON") from None
-    return parse_event(event, now_ms=now_ms)
+    return parse_event(event, not_after_ms=not_after_ms)
 
 
 def encode_event(event: Touchpoint) -> bytes:

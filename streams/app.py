@@ -173,7 +173,7 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
             batch_max_events=settings.batch_max_events,
             tick_interval_ms=settings.tick_interval,
             wall_clock_ms=wall_clock_ms,
-            reject_future_events=settings.reject_future_events,
+            future_tolerance_ms=settings.future_tolerance if settings.reject_future_events else None,
             on_routed=count,
             on_lag=lag,
             idle_after_ms=settings.idle_after if settings.idle_advance else None,

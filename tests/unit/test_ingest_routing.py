@@ -7,6 +7,8 @@ from aiokafka import ConsumerRecord
 from agents.ingest import route, split
 from schemas import codec
 from schemas.batches import ClockReport, decode_internal, partition_for
+from schemas.timestamps import parse_instant
+from streams.settings import Settings
 
 
 def _record(
@@ -49,7 +51,7 @@ def test_events_are_routed_to_their_customers_partition_with_the_input_clock() -
             codec.dumps([_event("C-2", "e2", "2026-03-02T09:00:00Z"), _event("C-1", "e3")]), 1, partition=3
         ),
     ]
-    routed = route(records, 4, now_ms=None)
+    routed = route(records, 4, not_after_ms=None)
     assert routed.dead_letters == []
     assert routed.accepted_by_type == {"contact.made": 3}
     placed = {event.id: partition for partition, (events, _) in routed.batches.items() for event in events}
@@ -63,7 +65,7 @@ def test_events_are_routed_to_their_customers_partition_with_the_input_clock() -
 
 def test_bad_input_becomes_dead_letters_with_reason_and_origin() -> None:
     batch = codec.dumps([_event("C-1", "ok"), {"specversion": "1.0"}])
-    routed = route([_record(b"{oops", 7), _record(batch, 8)], 4, now_ms=None)
+    routed = route([_record(b"{oops", 7), _record(batch, 8)], 4, not_after_ms=None)
     first, second = routed.dead_letters
     assert first.value == b"{oops"
     assert dict(first.headers)["sentinel-reason"] == b"invalid_json"
@@ -83,20 +85,23 @@ def test_binary_mode_reads_attributes_from_ce_headers() -> None:
         ("ce_subject", b"C-9"),
         ("ce_time", b"2026-03-01T09:00:00Z"),
     ]
-    routed = route([_record(b'{"amount": 120}', 0, headers=headers)], 2, now_ms=None)
+    routed = route([_record(b'{"amount": 120}', 0, headers=headers)], 2, not_after_ms=None)
     ((events, _),) = routed.batches.values()
     assert (events[0].id, events[0].type, events[0].data) == ("b1", "order.placed", {"amount": 120})
 
 
-def test_future_events_are_refused_in_live_operation() -> None:
-    routed = route(
-        [_record(codec.dumps(_event("C-1", "e1", "2030-01-01T00:00:00Z")), 0)], 2, now_ms=1_700_000_000_000
-    )
-    assert [dead.reason for dead in routed.dead_letters] == ["time_in_future"]
+def test_events_further_ahead_than_the_future_tolerance_are_refused_in_live_operation() -> None:
+    now = parse_instant("2026-03-01T09:00:00Z")
+    ahead = [_event("C-1", "in-59m", "2026-03-01T09:59:00Z"), _event("C-1", "in-20h", "2026-03-02T05:00:00Z")]
+    routed = route([_record(codec.dumps(ahead), 0)], 2, not_after_ms=now + Settings().future_tolerance)
+    assert [event.id for events, _ in routed.batches.values() for event in events] == ["in-59m"]
+    (dead,) = routed.dead_letters
+    assert (dead.reason, codec.loads(dead.value)["id"]) == ("time_in_future", "in-20h")
+    assert "2026-03-01T10:00:00Z" in dict(dead.headers)["sentinel-message"].decode()
 
 
 def test_only_the_last_chunk_claims_the_new_clocks() -> None:
-    routed = route([_record(codec.dumps(_event("C-1", f"e{n}")), n) for n in range(5)], 1, now_ms=None)
+    routed = route([_record(codec.dumps(_event("C-1", f"e{n}")), n) for n in range(5)], 1, not_after_ms=None)
     events, received = routed.batches[0]
     before, after = ClockReport({"t:0": 1}, [], 2), ClockReport({"t:0": 9}, ["t:1"], 2)
     chunks = [decode_internal(value) for value in split(events, received, 2, before, after)]
@@ -108,12 +113,12 @@ def test_an_event_with_data_nested_300_deep_is_dead_lettered_not_forwarded() -> 
     """orjson writes at most 255 levels: once accepted, such an event made the internal batch fail."""
     shallow = codec.dumps({**_event("C-1", "deep"), "data": {"channel": "phone", "direction": "inbound"}})
     value = shallow[:-2] + b',"x":' + b"[" * 300 + b"]" * 300 + b"}}"
-    routed = route([_record(value, 0)], 2, now_ms=None)
+    routed = route([_record(value, 0)], 2, not_after_ms=None)
     assert [(dead.reason, dead.value) for dead in routed.dead_letters] == [("too_deep", value)]
     assert routed.batches == {}
 
 
 def test_a_binary_mode_header_without_a_value_is_dead_lettered() -> None:
     headers: list[tuple[str, bytes | None]] = [("ce_specversion", b"1.0"), ("ce_id", None)]
-    routed = route([_record(b'{"amount": 1}', 0, headers=headers)], 2, now_ms=None)
+    routed = route([_record(b'{"amount": 1}', 0, headers=headers)], 2, not_after_ms=None)
     assert [dead.reason for dead in routed.dead_letters] == ["missing_attribute"]
