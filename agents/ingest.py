@@ -1,9 +1,13 @@
 """Ingest: validate touchpoints, dead-letter bad ones, and repartition the rest by customer.
 
 Faust's per-message path costs ~90 µs here, so this stateless stage reads the
-touchpoints topic with aiokafka's `getmany` and forwards one compact batch
-message per internal partition per poll; the stateful Faust agent then pays
-that cost once per batch. `route` is the pure part; `IngestLoop` is Kafka I/O.
+touchpoints topic with aiokafka's `getmany` and forwards compact batch messages
+per internal partition per poll; the stateful Faust agent then pays that cost
+once per batch. `route` is the pure part; `IngestLoop` is Kafka I/O.
+
+Every record this stage sends fits the producer's request limit, made explicit
+as `MAX_REQUEST_BYTES`: an internal batch is cut at `BATCH_MAX_BYTES` as well as
+at `batch_max_events`.
 """
 
 from __future__ import annotations
@@ -11,18 +15,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from schemas.batches import ClockReport, encode_batch, encode_tick, partition_for
+from schemas.batches import ClockReport, batch_head, encode_batch, encode_row, encode_tick, partition_for
 from schemas.errors import InvalidEvent
 from schemas.events import Rejected, Touchpoint, decode_message, event_from_binary
 
 log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
+
+MAX_REQUEST_BYTES = 1024 * 1024
+"""The ingest producer's max_request_size (aiokafka's default, set explicitly): no record may be larger."""
+BATCH_MAX_BYTES = MAX_REQUEST_BYTES // 2
+"""An internal batch message stops growing here. The other half is headroom: a row that does not fit
+goes alone, and one event's row can be ~4 times its 64 KiB (orjson writes 1e15 as 1000000000000000.0)."""
 
 
 @dataclass(slots=True)
@@ -39,7 +49,8 @@ class DeadLetter:
 class Routed:
     """What one poll of the touchpoints topic turns into."""
 
-    batches: dict[int, tuple[list[Touchpoint], list[int]]] = field(default_factory=dict)
+    batches: dict[int, list[bytes]] = field(default_factory=dict)
+    """Per internal partition, each accepted touchpoint as a batch row (`schemas.batches.encode_row`)."""
     dead_letters: list[DeadLetter] = field(default_factory=list)
     accepted_by_type: dict[str, int] = field(default_factory=dict)
     latest_by_input: dict[str, int] = field(default_factory=dict)
@@ -92,26 +103,31 @@ def route(records: Iterable[ConsumerRecord], partitions: int, not_after_ms: int 
             )
         for event in events:
             accepted[event.type] = accepted.get(event.type, 0) + 1
-            batch = batches.get(partition := partition_for(event.subject, partitions))
-            if batch is None:
-                batch = batches[partition] = ([], [])
-            batch[0].append(event)
-            batch[1].append(record.timestamp)
+            rows = batches.get(partition := partition_for(event.subject, partitions))
+            if rows is None:
+                rows = batches[partition] = []
+            rows.append(encode_row(event, record.timestamp))
     return routed
 
 
 def split(
-    events: Sequence[Touchpoint],
-    received: Sequence[int],
-    size: int,
+    rows: Sequence[bytes],
+    max_events: int,
+    max_bytes: int,
     clocks_before: ClockReport,
     clocks_after: ClockReport,
-) -> Iterable[bytes]:
-    """Chunks of one partition's events; only the last may claim the clocks this poll reached."""
-    for start in range(0, len(events), size):
-        last = start + size >= len(events)
-        clocks = clocks_after if last else clocks_before
-        yield encode_batch(events[start : start + size], received[start : start + size], clocks)
+) -> Iterator[bytes]:
+    """Batch messages of one partition's rows, each at most `max_events` rows and `max_bytes` bytes
+    (a row too large for that goes alone); only the last may claim the clocks this poll reached."""
+    head = max(len(batch_head(clocks_before)), len(batch_head(clocks_after)))
+    start, count = 0, len(rows)
+    while start < count:
+        end, size = start + 1, head + len(rows[start]) + 2
+        while end < count and end - start < max_events and size + 1 + len(rows[end]) <= max_bytes:
+            size += 1 + len(rows[end])
+            end += 1
+        yield encode_batch(rows[start:end], clocks_after if end == count else clocks_before)
+        start = end
 
 
 @dataclass
@@ -180,8 +196,8 @@ class IngestLoop:
                 self.clocks[source] = newest
         clocks_after = self.report()
         sends = []
-        for partition, (events, received) in sorted(routed.batches.items()):
-            for value in split(events, received, self.batch_max_events, clocks_before, clocks_after):
+        for partition, rows in sorted(routed.batches.items()):
+            for value in split(rows, self.batch_max_events, BATCH_MAX_BYTES, clocks_before, clocks_after):
                 sends.append(await self.producer.send(self.internal_topic, value, partition=partition))
         for dead in routed.dead_letters:
             sends.append(

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from agents.config import Config, load_config
 from agents.detect import PartitionDetectors, register_detector
-from agents.ingest import IngestLoop, Routed, wall_clock_ms
+from agents.ingest import MAX_REQUEST_BYTES, IngestLoop, Routed, wall_clock_ms
 from streams.broker import create_topics, use_true_end_offsets
 from streams.kafka import LazyProducer, aiokafka_options, bootstrap_list, faust_credentials
 from streams.metrics import Metrics
@@ -150,7 +150,9 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
         heartbeat_interval_ms=min(3000, settings.session_timeout // 3),
         **options,
     )
-    producer = AIOKafkaProducer(linger_ms=0, max_batch_size=1024 * 1024, **options)
+    producer = AIOKafkaProducer(
+        linger_ms=0, max_batch_size=1024 * 1024, max_request_size=MAX_REQUEST_BYTES, **options
+    )
 
     def count(routed: Routed) -> None:
         for event_type, accepted in routed.accepted_by_type.items():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiokafka import ConsumerRecord
 
-from agents.ingest import route, split
+from agents.ingest import BATCH_MAX_BYTES, MAX_REQUEST_BYTES, Routed, route, split
 from schemas import codec
-from schemas.batches import ClockReport, decode_internal, partition_for
+from schemas.batches import ClockReport, decode_internal, encode_batch, encode_row, partition_for
+from schemas.events import Touchpoint
 from schemas.timestamps import parse_instant
 from streams.settings import Settings
 
@@ -32,6 +33,14 @@ def _record(
     )
 
 
+def _forwarded(routed: Routed) -> dict[int, list[Touchpoint]]:
+    """The touchpoints routed to each internal partition, read back from their rows."""
+    return {
+        partition: decode_internal(encode_batch(rows, ClockReport())).events
+        for partition, rows in routed.batches.items()
+    }
+
+
 def _event(subject: str, event_id: str, time: str = "2026-03-01T09:00:00Z") -> dict[str, object]:
     return {
         "specversion": "1.0",
@@ -54,7 +63,7 @@ def test_events_are_routed_to_their_customers_partition_with_the_input_clock() -
     routed = route(records, 4, not_after_ms=None)
     assert routed.dead_letters == []
     assert routed.accepted_by_type == {"contact.made": 3}
-    placed = {event.id: partition for partition, (events, _) in routed.batches.items() for event in events}
+    placed = {event.id: partition for partition, events in _forwarded(routed).items() for event in events}
     assert placed == {
         "e1": partition_for("C-1", 4),
         "e2": partition_for("C-2", 4),
@@ -73,7 +82,7 @@ def test_bad_input_becomes_dead_letters_with_reason_and_origin() -> None:
     assert "sentinel-batch-index" not in dict(first.headers)
     assert dict(second.headers)["sentinel-batch-index"] == b"1"
     assert second.value == b'{"specversion":"1.0"}'
-    assert sum(len(events) for events, _ in routed.batches.values()) == 1
+    assert sum(len(rows) for rows in routed.batches.values()) == 1
 
 
 def test_binary_mode_reads_attributes_from_ce_headers() -> None:
@@ -86,7 +95,7 @@ def test_binary_mode_reads_attributes_from_ce_headers() -> None:
         ("ce_time", b"2026-03-01T09:00:00Z"),
     ]
     routed = route([_record(b'{"amount": 120}', 0, headers=headers)], 2, not_after_ms=None)
-    ((events, _),) = routed.batches.values()
+    (events,) = _forwarded(routed).values()
     assert (events[0].id, events[0].type, events[0].data) == ("b1", "order.placed", {"amount": 120})
 
 
@@ -94,7 +103,7 @@ def test_events_further_ahead_than_the_future_tolerance_are_refused_in_live_oper
     now = parse_instant("2026-03-01T09:00:00Z")
     ahead = [_event("C-1", "in-59m", "2026-03-01T09:59:00Z"), _event("C-1", "in-20h", "2026-03-02T05:00:00Z")]
     routed = route([_record(codec.dumps(ahead), 0)], 2, not_after_ms=now + Settings().future_tolerance)
-    assert [event.id for events, _ in routed.batches.values() for event in events] == ["in-59m"]
+    assert [event.id for events in _forwarded(routed).values() for event in events] == ["in-59m"]
     (dead,) = routed.dead_letters
     assert (dead.reason, codec.loads(dead.value)["id"]) == ("time_in_future", "in-20h")
     assert "2026-03-01T10:00:00Z" in dict(dead.headers)["sentinel-message"].decode()
@@ -102,11 +111,34 @@ def test_events_further_ahead_than_the_future_tolerance_are_refused_in_live_oper
 
 def test_only_the_last_chunk_claims_the_new_clocks() -> None:
     routed = route([_record(codec.dumps(_event("C-1", f"e{n}")), n) for n in range(5)], 1, not_after_ms=None)
-    events, received = routed.batches[0]
     before, after = ClockReport({"t:0": 1}, [], 2), ClockReport({"t:0": 9}, ["t:1"], 2)
-    chunks = [decode_internal(value) for value in split(events, received, 2, before, after)]
+    chunks = [decode_internal(value) for value in split(routed.batches[0], 2, BATCH_MAX_BYTES, before, after)]
     assert [len(chunk.events) for chunk in chunks] == [2, 2, 1]
     assert [chunk.clocks for chunk in chunks] == [before, before, after]
+    assert [chunk.received_ms for chunk in chunks][-1] == [1_700_000_000_004]
+
+
+def test_a_burst_of_60_kb_events_is_cut_into_messages_the_producer_may_send() -> None:
+    """Cut by count alone, 2,000 events of 60 KB made one message of 120 MB."""
+    data = {"channel": "phone", "direction": "inbound", "note": "x" * 60_000}
+    burst = [_record(codec.dumps({**_event("C-1", f"e{n}"), "data": data}), n) for n in range(40)]
+    routed = route(burst, 1, not_after_ms=None)
+    clocks = ClockReport({f"touchpoints:{n}": 1_772_355_600_000 for n in range(64)}, [], 64)
+    chunks = list(split(routed.batches[0], Settings().batch_max_events, BATCH_MAX_BYTES, clocks, clocks))
+    assert BATCH_MAX_BYTES < MAX_REQUEST_BYTES
+    assert all(len(chunk) <= BATCH_MAX_BYTES for chunk in chunks)
+    assert len(chunks) == 5
+    forwarded = [event.id for chunk in chunks for event in decode_internal(chunk).events]
+    assert forwarded == [f"e{n}" for n in range(40)]
+
+
+def test_a_row_larger_than_the_byte_cap_goes_alone() -> None:
+    small, large = Touchpoint("s", "crm", "lead.created", "C-1", 0, {}), {"note": "x" * 500}
+    rows = [encode_row(small, 0), encode_row(Touchpoint("l", "crm", "lead.created", "C-1", 0, large), 0)]
+    rows += [encode_row(small, 0), encode_row(small, 0)]
+    cap = len(encode_batch(rows[2:], ClockReport()))
+    chunks = [decode_internal(chunk) for chunk in split(rows, 10, cap, ClockReport(), ClockReport())]
+    assert [[event.id for event in chunk.events] for chunk in chunks] == [["s"], ["l"], ["s", "s"]]
 
 
 def test_an_event_with_data_nested_300_deep_is_dead_lettered_not_forwarded() -> None:
