@@ -33,6 +33,12 @@ MAX_REQUEST_BYTES = 1024 * 1024
 BATCH_MAX_BYTES = MAX_REQUEST_BYTES // 2
 """An internal batch message stops growing here. The other half is headroom: a row that does not fit
 goes alone, and one event's row can be ~4 times its 64 KiB (orjson writes 1e15 as 1000000000000000.0)."""
+DEAD_LETTER_MAX_BYTES = MAX_REQUEST_BYTES - 16 * 1024
+"""A dead letter's key, value and headers together; the rest of a request is framing (~100 bytes)."""
+TRUNCATED_KEY_BYTES = 1024
+"""What is kept of a key when a dead letter must be cut and the key is longer (a subject has 128 chars)."""
+MESSAGE_HEADER_MAX_BYTES = 1024
+"""`sentinel-message` is cut here: it may quote the input (an unknown type of 60,000 characters)."""
 
 
 @dataclass(slots=True)
@@ -57,10 +63,41 @@ class Routed:
     """The highest accepted event time per input partition ("topic:partition") in this poll."""
 
 
+def dead_letter(record: ConsumerRecord, bad: Rejected) -> DeadLetter:
+    """A rejected record or batch element as the producer may send it (see `fit`)."""
+    return fit(DeadLetter(record.key, bad.raw, dead_letter_headers(record, bad), bad.reason))
+
+
+def fit(dead: DeadLetter) -> DeadLetter:
+    """The dead letter cut to `DEAD_LETTER_MAX_BYTES`, if it is larger: the value keeps its start,
+    headers say how large it was (`sentinel-original-size`) and that it was cut; a key longer than
+    `TRUNCATED_KEY_BYTES` is cut too (`sentinel-original-key-size`). A record read off the topic
+    can be larger than this producer may write, and headers add to it."""
+    key, value, headers = dead.key, dead.value, dead.headers
+    if len(value) + len(key or b"") < DEAD_LETTER_MAX_BYTES // 2:
+        return dead  # the headers written here are a few hundred bytes: no need to weigh them
+    if _size(key, value, headers) <= DEAD_LETTER_MAX_BYTES:
+        return dead
+    original_size = str(len(value)).encode()
+    headers = [*headers, ("sentinel-truncated", b"true"), ("sentinel-original-size", original_size)]
+    if key is not None and len(key) > TRUNCATED_KEY_BYTES:
+        headers.append(("sentinel-original-key-size", str(len(key)).encode()))
+        key = key[:TRUNCATED_KEY_BYTES]
+    room = DEAD_LETTER_MAX_BYTES - _size(key, b"", headers)
+    return DeadLetter(key, value[:room], headers, dead.reason)
+
+
+def _size(key: bytes | None, value: bytes, headers: Headers) -> int:
+    return len(key or b"") + len(value) + sum(len(name) + len(raw) for name, raw in headers)
+
+
 def dead_letter_headers(record: ConsumerRecord, bad: Rejected) -> Headers:
+    message = bad.message.encode()
+    if len(message) > MESSAGE_HEADER_MAX_BYTES:
+        message = message[: MESSAGE_HEADER_MAX_BYTES - 3].decode(errors="ignore").encode() + b"..."
     headers = [
         ("sentinel-reason", bad.reason.encode()),
-        ("sentinel-message", bad.message.encode()),
+        ("sentinel-message", message),
         ("sentinel-source-topic", str(record.topic).encode()),
         ("sentinel-source-partition", str(record.partition).encode()),
         ("sentinel-source-offset", str(record.offset).encode()),
@@ -97,10 +134,7 @@ def route(records: Iterable[ConsumerRecord], partitions: int, not_after_ms: int 
             newest = max(event.time for event in events)
             if newest > latest.get(source, newest - 1):
                 latest[source] = newest
-        for bad in rejected:
-            routed.dead_letters.append(
-                DeadLetter(record.key, bad.raw, dead_letter_headers(record, bad), bad.reason)
-            )
+        routed.dead_letters += (dead_letter(record, bad) for bad in rejected)
         for event in events:
             accepted[event.type] = accepted.get(event.type, 0) + 1
             rows = batches.get(partition := partition_for(event.subject, partitions))

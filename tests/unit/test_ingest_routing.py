@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
 from aiokafka import ConsumerRecord
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from agents.ingest import BATCH_MAX_BYTES, MAX_REQUEST_BYTES, Routed, route, split
+from agents.ingest import (
+    BATCH_MAX_BYTES,
+    MAX_REQUEST_BYTES,
+    MESSAGE_HEADER_MAX_BYTES,
+    DeadLetter,
+    Routed,
+    route,
+    split,
+)
 from schemas import codec
 from schemas.batches import ClockReport, decode_internal, encode_batch, encode_row, partition_for
-from schemas.events import Touchpoint
+from schemas.events import MAX_EVENT_BYTES, Touchpoint
 from schemas.timestamps import parse_instant
 from streams.settings import Settings
 
@@ -17,6 +27,7 @@ def _record(
     offset: int,
     partition: int = 0,
     headers: list[tuple[str, bytes | None]] | None = None,
+    key: bytes | None = b"k",
 ) -> ConsumerRecord:
     return ConsumerRecord(
         topic="touchpoints",
@@ -24,7 +35,7 @@ def _record(
         offset=offset,
         timestamp=1_700_000_000_000 + offset,
         timestamp_type=0,
-        key=b"k",
+        key=key,
         value=value,
         checksum=None,
         serialized_key_size=1,
@@ -154,3 +165,45 @@ def test_a_binary_mode_header_without_a_value_is_dead_lettered() -> None:
     headers: list[tuple[str, bytes | None]] = [("ce_specversion", b"1.0"), ("ce_id", None)]
     routed = route([_record(b'{"amount": 1}', 0, headers=headers)], 2, not_after_ms=None)
     assert [dead.reason for dead in routed.dead_letters] == ["missing_attribute"]
+
+
+def _request_size(dead: DeadLetter) -> int:
+    """What aiokafka's producer weighs a record at against its max_request_size."""
+    size: int = DefaultRecordBatchBuilder.estimate_size_in_bytes(dead.key, dead.value, dead.headers)
+    return size
+
+
+@pytest.mark.parametrize(
+    ("key_size", "value_size"),
+    [(1, 2 * 1024 * 1024), (1, MAX_REQUEST_BYTES - 100), (2 * 1024 * 1024, 10), (600_000, 600_000)],
+    ids=["value-2MiB", "value-just-under-the-limit", "key-2MiB", "key-and-value-600KB"],
+)
+def test_a_dead_letter_never_exceeds_what_the_producer_may_send(key_size: int, value_size: int) -> None:
+    """Its own bytes were read, but a copy with headers added is over the limit: it is cut to fit."""
+    key, value = b"k" * key_size, b"v" * value_size
+    (dead,) = route([_record(value, 5, key=key)], 2, not_after_ms=None).dead_letters
+    assert dead.reason == ("too_large" if value_size > MAX_EVENT_BYTES else "invalid_json")
+    assert _request_size(dead) <= MAX_REQUEST_BYTES
+    headers = dict(dead.headers)
+    assert headers["sentinel-truncated"] == b"true"
+    assert headers["sentinel-original-size"] == str(value_size).encode()
+    assert value.startswith(dead.value) and len(dead.value) > value_size // 3
+    assert headers["sentinel-source-offset"] == b"5"
+    assert dead.key is not None and key.startswith(dead.key)
+    if dead.key != key:
+        assert headers["sentinel-original-key-size"] == str(key_size).encode()
+
+
+def test_a_dead_letter_that_fits_is_sent_as_it_came() -> None:
+    value = b"v" * 900_000
+    (dead,) = route([_record(value, 5, key=None)], 2, not_after_ms=None).dead_letters
+    assert (dead.key, dead.value) == (None, value)
+    assert "sentinel-truncated" not in dict(dead.headers)
+
+
+def test_the_reason_message_header_is_kept_short() -> None:
+    value = codec.dumps({**_event("C-1", "e1"), "type": "x" * 60_000})
+    (dead,) = route([_record(value, 0)], 2, not_after_ms=None).dead_letters
+    assert dead.reason == "unknown_type"
+    assert len(dict(dead.headers)["sentinel-message"]) <= MESSAGE_HEADER_MAX_BYTES
+    assert dead.value == value

@@ -779,8 +779,12 @@ def test_asyncapi_dead_letter_headers() -> None:
         "sentinel-source-partition",
         "sentinel-source-offset",
         "sentinel-batch-index",
+        "sentinel-truncated",
+        "sentinel-original-size",
+        "sentinel-original-key-size",
     }
     assert "sentinel-batch-index" not in headers["required"], "only for batch elements"
+    assert "sentinel-truncated" not in headers["required"], "only for records cut to fit"
     assert headers["properties"]["sentinel-reason"]["enum"] == list(REASON_CODES)
 
 
