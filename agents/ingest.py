@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 
 from schemas.batches import ClockReport, batch_head, encode_batch, encode_row, encode_tick, partition_for
 from schemas.errors import InvalidEvent
-from schemas.events import Rejected, Touchpoint, decode_message, event_from_binary
+from schemas.events import INTERNAL_ERROR, Rejected, Touchpoint, decode_message, event_from_binary
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,12 @@ class Routed:
     """The highest accepted event time per input partition ("topic:partition") in this poll."""
 
 
-def dead_letter(record: ConsumerRecord, bad: Rejected) -> DeadLetter:
+def dead_letter(
+    record: ConsumerRecord, bad: Rejected, more_headers: Sequence[tuple[str, bytes]] = ()
+) -> DeadLetter:
     """A rejected record or batch element as the producer may send it (see `fit`)."""
-    return fit(DeadLetter(record.key, bad.raw, dead_letter_headers(record, bad), bad.reason))
+    headers = dead_letter_headers(record, bad) + list(more_headers)
+    return fit(DeadLetter(record.key, bad.raw, headers, bad.reason))
 
 
 def fit(dead: DeadLetter) -> DeadLetter:
@@ -124,24 +127,51 @@ def decode_record(
 
 
 def route(records: Iterable[ConsumerRecord], partitions: int, not_after_ms: int | None) -> Routed:
-    """Sort one poll's records into per-partition batches and dead letters."""
+    """Sort one poll's records into per-partition batches and dead letters.
+
+    Never raises for a record: one that makes routing fail (a bug) becomes a
+    dead letter `internal_error`, with the exception's class in `sentinel-error`,
+    and the poll goes on.
+    """
     routed = Routed()
     batches, accepted, latest = routed.batches, routed.accepted_by_type, routed.latest_by_input
     for record in records:
-        events, rejected = decode_record(record, not_after_ms)
+        try:
+            events, rejected = decode_record(record, not_after_ms)
+            at = record.timestamp
+            rows = [(partition_for(event.subject, partitions), encode_row(event, at)) for event in events]
+            dead_letters = [dead_letter(record, bad) for bad in rejected]
+        except Exception as error:
+            log.error(
+                "routing %s:%s offset %s failed; dead-lettered as internal_error",
+                record.topic,
+                record.partition,
+                record.offset,
+                exc_info=True,
+            )
+            routed.dead_letters.append(internal_error(record, error))
+            continue
+        routed.dead_letters += dead_letters
         if events:
             source = f"{record.topic}:{record.partition}"
             newest = max(event.time for event in events)
             if newest > latest.get(source, newest - 1):
                 latest[source] = newest
-        routed.dead_letters += (dead_letter(record, bad) for bad in rejected)
         for event in events:
             accepted[event.type] = accepted.get(event.type, 0) + 1
-            rows = batches.get(partition := partition_for(event.subject, partitions))
-            if rows is None:
-                rows = batches[partition] = []
-            rows.append(encode_row(event, record.timestamp))
+        for partition, row in rows:
+            batch = batches.get(partition)
+            if batch is None:
+                batch = batches[partition] = []
+            batch.append(row)
     return routed
+
+
+def internal_error(record: ConsumerRecord, error: Exception) -> DeadLetter:
+    """A record routing failed on, as it came, with the failure in its headers."""
+    value: bytes = record.value or b""
+    bad = Rejected(None, INTERNAL_ERROR, f"{type(error).__name__}: {error}", value)
+    return dead_letter(record, bad, [("sentinel-error", type(error).__name__.encode())])
 
 
 def split(
@@ -166,7 +196,12 @@ def split(
 
 @dataclass
 class IngestLoop:
-    """Consume touchpoints, produce batches, dead letters and ticks; commit after they are acknowledged."""
+    """Consume touchpoints, produce batches, dead letters and ticks; commit after they are acknowledged.
+
+    Input never stops it (`route` turns any record into batches or dead letters);
+    the broker can: a Kafka error from getmany, send or commit leaves `run`, and
+    whether to retry or stop is for its caller to decide.
+    """
 
     consumer: AIOKafkaConsumer
     producer: AIOKafkaProducer

@@ -57,7 +57,11 @@ REASONS = (
     "missing_field",
     "invalid_field",
     "time_in_future",
+    "internal_error",
 )
+"""Why a touchpoint was refused (the dead letter's `sentinel-reason`, the metric's label). All but the
+last are breaches of the contract; `internal_error` is input the processor failed on (a bug)."""
+INTERNAL_ERROR = "internal_error"
 
 CHANNELS = frozenset({"email", "phone", "meeting", "chat", "letter", "sms", "social", "portal", "visit"})
 DIRECTIONS = frozenset({"inbound", "outbound"})

@@ -31,6 +31,7 @@ REASON_CODES = (
     "missing_field",
     "invalid_field",
     "time_in_future",
+    "internal_error",
 )
 
 TYPES = (

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiokafka import ConsumerRecord
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from agents import ingest
 from agents.ingest import (
     BATCH_MAX_BYTES,
     MAX_REQUEST_BYTES,
@@ -207,3 +210,25 @@ def test_the_reason_message_header_is_kept_short() -> None:
     assert dead.reason == "unknown_type"
     assert len(dict(dead.headers)["sentinel-message"]) <= MESSAGE_HEADER_MAX_BYTES
     assert dead.value == value
+
+
+def test_a_record_routing_fails_on_is_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug met by one record costs that record, never the poll or the worker."""
+    decode = ingest.decode_message
+
+    def failing_on_boom(value: bytes, **kwargs: Any) -> Any:
+        if value == b"boom":
+            raise KeyError("no such thing")
+        return decode(value, **kwargs)
+
+    monkeypatch.setattr(ingest, "decode_message", failing_on_boom)
+    records = [_record(codec.dumps(_event("C-1", "e1")), 0), _record(b"boom", 1, key=b"C-2")]
+    records.append(_record(codec.dumps(_event("C-1", "e2")), 2))
+    routed = route(records, 1, not_after_ms=None)
+    assert [event.id for event in _forwarded(routed)[0]] == ["e1", "e2"]
+    (dead,) = routed.dead_letters
+    headers = dict(dead.headers)
+    assert (dead.reason, dead.key, dead.value) == ("internal_error", b"C-2", b"boom")
+    assert (headers["sentinel-reason"], headers["sentinel-error"]) == (b"internal_error", b"KeyError")
+    assert headers["sentinel-source-offset"] == b"1"
+    assert b"no such thing" in headers["sentinel-message"]

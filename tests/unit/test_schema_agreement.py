@@ -779,6 +779,7 @@ def test_asyncapi_dead_letter_headers() -> None:
         "sentinel-source-partition",
         "sentinel-source-offset",
         "sentinel-batch-index",
+        "sentinel-error",
         "sentinel-truncated",
         "sentinel-original-size",
         "sentinel-original-key-size",
