@@ -69,14 +69,21 @@ def partition_for(subject: str, partitions: int) -> int:
     return crc32(subject.encode()) % partitions
 
 
-def encode_batch(
-    events: Sequence[Touchpoint], received_ms: Sequence[int], origins: Sequence[Origin], clocks: ClockReport
-) -> bytes:
-    rows = [
-        [event.id, event.source, event.type, event.subject, event.time, event.data, at, *origin]
-        for event, at, origin in zip(events, received_ms, origins, strict=True)
-    ]
-    return codec.dumps({**clocks.as_dict(), "events": rows})
+def encode_row(event: Touchpoint, received_ms: int, origin: Origin) -> bytes:
+    """One touchpoint as a row of a batch; encoded alone, so that batches can be cut by bytes."""
+    return codec.dumps(
+        [event.id, event.source, event.type, event.subject, event.time, event.data, received_ms, *origin]
+    )
+
+
+def batch_head(clocks: ClockReport) -> bytes:
+    """A batch message up to its first row: `batch_head(c) + b",".join(rows) + b"]}"` is the batch."""
+    return codec.dumps(clocks.as_dict())[:-1] + b',"events":['
+
+
+def encode_batch(rows: Sequence[bytes], clocks: ClockReport) -> bytes:
+    """`{"clocks": ..., "inputs": ..., "events": [row, ...]}` from rows made by `encode_row`."""
+    return batch_head(clocks) + b",".join(rows) + b"]}"
 
 
 def encode_tick(wall_ms: int, clocks: ClockReport) -> bytes:

@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry
 
 from agents.config import Config, load_config
 from agents.detect import Detection, owned_partitions, register_detector
-from agents.ingest import IngestLoop, Routed, wall_clock_ms
+from agents.ingest import MAX_REQUEST_BYTES, IngestLoop, Routed, wall_clock_ms
 from agents.partition import IdleAdvance, Topics
 from streams.broker import create_topics, use_true_end_offsets
 from streams.kafka import (
@@ -184,7 +184,9 @@ async def _ingest(settings: Settings, metrics: Metrics) -> None:
         heartbeat_interval_ms=min(3000, settings.session_timeout // 3),
         **options,
     )
-    producer = AIOKafkaProducer(linger_ms=0, max_batch_size=1024 * 1024, **options)
+    producer = AIOKafkaProducer(
+        linger_ms=0, max_batch_size=1024 * 1024, max_request_size=MAX_REQUEST_BYTES, **options
+    )
 
     def count(routed: Routed) -> None:
         for event_type, accepted in routed.accepted_by_type.items():
@@ -207,7 +209,7 @@ async def _ingest(settings: Settings, metrics: Metrics) -> None:
             batch_max_events=settings.batch_max_events,
             tick_interval_ms=settings.tick_interval,
             wall_clock_ms=wall_clock_ms,
-            reject_future_events=settings.reject_future_events,
+            future_tolerance_ms=settings.future_tolerance if settings.reject_future_events else None,
             on_routed=count,
             on_lag=lag,
             on_retry=metrics.write_retries.inc,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.errors import ConfigError
+from schemas.events import FUTURE_TOLERANCE_MS
 from schemas.timestamps import MINUTE, SECOND, Duration, parse_duration
 
 ENV_PREFIX = "SENTINEL_"
@@ -71,7 +72,10 @@ class Settings:
     """Kafka group rebalance timeout; a few seconds suit the embedded broker."""
     session_timeout: Duration = 30 * SECOND
     reject_future_events: bool = True
-    """Refuse events more than a day ahead of the wall clock (live operation only)."""
+    """Refuse events more than `future_tolerance` ahead of the wall clock (live operation only)."""
+    future_tolerance: Duration = FUTURE_TOLERANCE_MS
+    """How far ahead of the wall clock an event's time may be (time_in_future beyond). One event
+    far ahead moves its input partition's clock, hence the watermark, as far: keep it short."""
     embedded_broker: bool = False
     """The broker is the embedded Tansu: work around its end-offset answer in table recovery."""
 

@@ -9,7 +9,8 @@ agreement test runs both the JSON Schema (schemas/touchpoint.schema.json) and
 Only defects a single JSON value can show are here: the 64 KiB limit
 (`too_large`), undecodable bytes (`invalid_json`) and the wall-clock check
 (`time_in_future`) are properties of the message or the processor, not of the
-value, and the schema cannot express them.
+value, and the schema cannot express them. Nor can it count levels: the
+nesting limit (`too_deep`) is tested in test_contract_limits.py.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ REASON_CODES = (
     "invalid_json",
     "not_an_object",
     "too_large",
+    "too_deep",
     "missing_attribute",
     "invalid_attribute",
     "unknown_type",
     "missing_field",
     "invalid_field",
     "time_in_future",
+    "internal_error",
 )
 
 TYPES = (

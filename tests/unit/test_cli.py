@@ -47,6 +47,15 @@ def test_replay_prints_only_alerts_and_reports_rejected_lines_on_stderr(tmp_path
     assert b"1 duplicate events ignored" in done.stderr
 
 
+def test_replay_rejects_a_batch_element_nested_300_deep_and_goes_on() -> None:
+    deep = b"[" * 300 + b"]" * 300
+    line = b"[" + deep + b"," + LEAD + b"]\n"
+    done = sentinel("replay", "--until", "2026-03-05T00:00:00Z", "-", stdin=line)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(b"line 1, batch element 0: rejected (too_deep): ")
+    assert codec.loads(done.stdout)["data"]["pattern"] == "lead_not_followed_up"
+
+
 def test_replay_reads_stdin_and_until_runs_the_clock_on() -> None:
     without = sentinel("replay", "-", stdin=LEAD + b"\n")
     assert without.stdout == b""

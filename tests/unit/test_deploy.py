@@ -20,6 +20,7 @@ def test_example_settings_load_without_environment() -> None:
     settings = Settings.load(DEPLOY / "sentinel.toml", env={})
     assert settings.security_protocol == "SASL_SSL"
     assert settings.partitions == 12
+    assert settings.future_tolerance == Settings().future_tolerance
 
 
 def test_kubernetes_config_map_settings_load(tmp_path: Path) -> None:

@@ -23,7 +23,15 @@ from agents.partition import PartitionRuntime, Record, RoundWrites, StagedStore,
 from agents.patterns import PATTERN_TYPES
 from agents.replay import replay
 from schemas.alerts import Alert, render
-from schemas.batches import ClockReport, InternalMessage, Origin, decode_internal, encode_batch, encode_tick
+from schemas.batches import (
+    ClockReport,
+    InternalMessage,
+    Origin,
+    decode_internal,
+    encode_batch,
+    encode_row,
+    encode_tick,
+)
 from schemas.events import Touchpoint, encode_event
 from schemas.timestamps import MINUTE, parse_instant
 from streams.traffic import lifecycle_history
@@ -66,8 +74,8 @@ def messages(events: Sequence[Touchpoint], per_message: int) -> list[InternalMes
     for start in range(0, len(events), per_message):
         chunk = events[start : start + per_message]
         newest = max(newest, *(event.time for event in chunk))
-        origins = [Origin(0, start + n) for n in range(len(chunk))]
-        value = encode_batch(chunk, [0] * len(chunk), origins, ClockReport({"t:0": newest}, [], 1))
+        rows = [encode_row(event, 0, Origin(0, start + n)) for n, event in enumerate(chunk)]
+        value = encode_batch(rows, ClockReport({"t:0": newest}, [], 1))
         out.append(decode_internal(value))
     out.append(decode_internal(encode_tick(0, ClockReport({"t:0": newest + 5 * MINUTE}, [], 1))))
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -198,14 +199,55 @@ def test_unknown_data_fields_are_kept() -> None:
 
 def test_processor_only_checks_are_outside_the_schema() -> None:
     """time_in_future needs a clock: the schema accepts, a live parse refuses."""
-    now_ms = events.parse_event(envelope()).time
-    day_ahead = envelope(time="2026-03-02T09:30:00Z")
-    too_far = envelope(time="2026-03-02T09:30:00.001Z")
-    assert TOUCHPOINT.is_valid(day_ahead) and TOUCHPOINT.is_valid(too_far)
-    events.parse_event(day_ahead, now_ms=now_ms)
+    not_after_ms = events.parse_event(envelope()).time + events.FUTURE_TOLERANCE_MS
+    hour_ahead = envelope(time="2026-03-01T10:30:00Z")
+    too_far = envelope(time="2026-03-01T10:30:00.001Z")
+    assert TOUCHPOINT.is_valid(hour_ahead) and TOUCHPOINT.is_valid(too_far)
+    events.parse_event(hour_ahead, not_after_ms=not_after_ms)
     with pytest.raises(InvalidEvent) as raised:
-        events.parse_event(too_far, now_ms=now_ms)
+        events.parse_event(too_far, not_after_ms=not_after_ms)
     assert raised.value.reason == "time_in_future"
+
+
+def test_nesting_depth_is_a_processor_check() -> None:
+    """The schema cannot count levels: it accepts what parse_event refuses as too_deep."""
+    data: Any = "leaf"
+    for _ in range(events.MAX_DEPTH - 1):
+        data = {"x": data}
+    at_limit = envelope("lead.created", data)
+    over = envelope("lead.created", {"x": data})
+    assert TOUCHPOINT.is_valid(at_limit) and TOUCHPOINT.is_valid(over)
+    events.parse_event(at_limit)
+    with pytest.raises(InvalidEvent) as raised:
+        events.parse_event(over)
+    assert raised.value.reason == "too_deep"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data"),
+    [
+        ("order.placed", {"amount": math.inf}),
+        ("offer.sent", {"amount": math.inf}),
+        ("invoice.issued", {"amount": 10, "agreed_amount": math.inf}),
+        ("invoice.issued", {"amount": 10, "fees": [{"name": "x", "amount": math.inf, "disclosed": True}]}),
+        ("change_request.quoted", {"amount": 10, "contract_value": math.inf}),
+    ],
+    ids=["amount", "offer", "agreed-amount", "fee", "contract-value"],
+)
+def test_an_infinite_amount_is_invalid(event_type: str, data: dict[str, Any]) -> None:
+    """JSON text cannot say infinity, but a lenient reader makes it of 1e400 (Python's json does):
+    the schema's maximum and parse_event both refuse it."""
+    event = envelope(event_type, data)
+    assert not TOUCHPOINT.is_valid(event)
+    with pytest.raises(InvalidEvent) as raised:
+        events.parse_event(event)
+    assert raised.value.reason == "invalid_field"
+
+
+def test_a_nan_amount_is_invalid() -> None:
+    with pytest.raises(InvalidEvent) as raised:
+        events.parse_event(envelope("order.placed", {"amount": math.nan}))
+    assert raised.value.reason == "invalid_field"
 
 
 # --- batches -------------------------------------------------------------------------------
@@ -227,6 +269,12 @@ def test_batch_schema_accepts_valid_touchpoints_and_decode_message_keeps_them() 
 def test_batch_schema_rejects_an_empty_batch_and_a_non_array() -> None:
     assert not BATCH.is_valid([])
     assert not BATCH.is_valid(envelope())
+
+
+def test_batch_schema_has_the_element_limit_of_decode_message() -> None:
+    assert BATCH_SCHEMA["maxItems"] == events.MAX_BATCH_EVENTS
+    assert BATCH.is_valid([envelope()] * events.MAX_BATCH_EVENTS)
+    assert not BATCH.is_valid([envelope()] * (events.MAX_BATCH_EVENTS + 1))
 
 
 def test_batch_rejects_only_the_bad_elements_with_their_index() -> None:
@@ -611,8 +659,13 @@ def test_asyncapi_dead_letter_headers() -> None:
         "sentinel-source-partition",
         "sentinel-source-offset",
         "sentinel-batch-index",
+        "sentinel-error",
+        "sentinel-truncated",
+        "sentinel-original-size",
+        "sentinel-original-key-size",
     }
     assert "sentinel-batch-index" not in headers["required"], "only for batch elements"
+    assert "sentinel-truncated" not in headers["required"], "only for records cut to fit"
     assert headers["properties"]["sentinel-reason"]["enum"] == list(REASON_CODES)
 
 
