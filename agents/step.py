@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from agents.state import ACTIVE, LOST, CustomerState, Watch
+from agents.lifecycle import phase_at
+from agents.state import ACTIVE, CustomerState, Watch
 from schemas.alerts import Alert, alert_id
 from schemas.events import Touchpoint
 from schemas.timestamps import format_instant
@@ -73,14 +74,7 @@ class Step:
 
     def phase(self, at: int) -> str:
         """The customer's phase at event time `at` (a deadline may fire after later events)."""
-        state = self.state
-        if state.status != ACTIVE and at >= state.status_since:
-            return "lost" if state.status == LOST else "churned"
-        if not state.first_order_at or at < state.first_order_at:
-            return "negotiating" if state.offer_open_at(at) else "prospect"
-        if state.returned or at > state.first_order_at + self.new_customer_period:
-            return "established"
-        return "new_customer"
+        return phase_at(self.state, at, self.new_customer_period)
 
     def memo(self) -> dict[str, Any]:
         """The customer's per-pattern memos (created on first use); each pattern uses its name as key."""

@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="print the alert events as JSON")
     tail.set_defaults(run=cmd_tail)
 
+    customer = commands.add_parser("customer", help="a customer's state, as a worker knows it (JSON)")
+    customer.add_argument("subject", help="the customer id")
+    customer.add_argument("--settings", help="settings file (TOML)")
+    customer.add_argument("--worker", help="any worker's HTTP endpoint (default: advertised_url)")
+    customer.set_defaults(run=cmd_customer)
+
     demo = commands.add_parser("demo", help="embedded broker + worker + live lifecycle traffic")
     demo.add_argument("--customers", type=int, default=3000)
     demo.add_argument("--days-per-second", type=float, default=2.0, help="event-time acceleration")
@@ -191,6 +197,16 @@ def cmd_produce(args: argparse.Namespace) -> int:
     with _readable(args.file) as lines:
         sent = run_connected(settings, lambda: produce_lines(settings, lines))
     sys.stderr.write(f"{sent} messages sent to {settings.touchpoints_topic}\n")
+    return 0
+
+
+def cmd_customer(args: argparse.Namespace) -> int:
+    from streams.clients import fetch_customer
+    from streams.http import advertised_url
+    from streams.settings import Settings
+
+    url = args.worker or advertised_url(Settings.load(args.settings))
+    sys.stdout.write(fetch_customer(url, args.subject) + "\n")
     return 0
 
 

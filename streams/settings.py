@@ -66,6 +66,9 @@ class Settings:
     metrics_port: int = 9108
     """Prometheus /metrics; 0 turns the endpoint off."""
     metrics_host: str = "127.0.0.1"
+    advertised_url: str = ""
+    """How other workers reach this one's HTTP endpoint (customer requests are routed to the owner);
+    empty means http://<metrics_host, or this host's name when that is a wildcard>:<metrics_port>."""
     broker_wait: Duration = 5 * MINUTE
     """How long a starting worker waits for an unreachable broker before it gives up (exit code 3)."""
     rebalance_timeout: Duration = 60 * SECOND

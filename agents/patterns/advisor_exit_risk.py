@@ -7,6 +7,7 @@ from typing import Any
 
 from agents.lifecycle import is_outbound_contact
 from agents.patterns.base import Duration, Pattern
+from agents.state import CustomerState
 from agents.step import Step
 from schemas.events import Touchpoint
 from schemas.timestamps import DAY, format_duration
@@ -35,6 +36,17 @@ class AdvisorExitRisk(Pattern):
     )
     reacts_to = ("contact.made", "rep.assigned")
     Thresholds = Thresholds
+
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        horizon = at - self.limits.window
+        recent = [rep for when, rep in (state.memo or {}).get(self.name, ()) if horizon <= when <= at]
+        if not recent:
+            return None
+        return {
+            "outbound_contacts_in_window": len(recent),
+            "by_current_rep": sum(1 for rep in recent if rep == state.rep),
+            "window": format_duration(self.limits.window),
+        }
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         state = step.state

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from agents.state import Watch
+from agents.state import CustomerState, Watch
 from agents.step import Step
 from schemas.events import Touchpoint
 from schemas.timestamps import Duration, format_duration, format_instant
@@ -46,6 +46,11 @@ class Pattern:
     def on_due(self, step: Step, key: str, watch: Watch) -> None:
         """The watermark reached a deadline: fire at it."""
         step.fire(self, key, watch.due, self.due_severity(step, watch), self.due_evidence(step, watch))
+
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        """What this pattern knows of the customer at event time `at`, in words a CRM screen can
+        show (the customer view); None when it keeps nothing worth showing."""
+        return None
 
     def due_severity(self, step: Step, watch: Watch) -> str:
         return watch.severity or "warning"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from agents.patterns.base import Pattern
+from agents.state import CustomerState
 from agents.step import Step
 from schemas.events import Touchpoint
 
@@ -32,6 +34,10 @@ class DetractorFeedback(Pattern):
     )
     reacts_to = ("feedback.received",)
     Thresholds = Thresholds
+
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        score = (state.memo or {}).get(self.name)
+        return None if score is None else {"last_score": score}
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         memo = step.memo()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from agents.patterns.base import Pattern
+from agents.state import CustomerState
 from agents.step import Step
 from schemas.events import Touchpoint
 
@@ -26,6 +28,10 @@ class IrrelevantContent(Pattern):
     )
     reacts_to = ("marketing.sent", "marketing.engaged")
     Thresholds = Thresholds
+
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        unengaged = (state.memo or {}).get(self.name)
+        return None if not unengaged else {"sends_without_engagement": unengaged}
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         state = step.state

@@ -9,7 +9,7 @@ from typing import Any
 
 from agents.lifecycle import is_communication
 from agents.patterns.base import Duration, Pattern
-from agents.state import Watch
+from agents.state import CustomerState, Watch
 from agents.step import Step
 from schemas.events import Touchpoint
 from schemas.timestamps import DAY, format_duration, format_instant
@@ -58,6 +58,16 @@ class OverCommunication(Pattern):
         cleared_at = watch.due
         watch.due = 0
         step.resolve(self, key, cleared_at, "window_cleared", None)
+
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        sent = (state.memo or {}).get(self.name)
+        if not sent:
+            return None
+        return {
+            "communications_in_window": self._count(sent, at),
+            "window": format_duration(self.limits.window),
+            "most_allowed": self.limits.max_communications,
+        }
 
     def _fire(self, step: Step, sent: list[list[Any]], at: int, event_id: str) -> None:
         count = self._count(sent, at)

@@ -9,10 +9,10 @@ from typing import Any
 
 from agents.lifecycle import is_activity
 from agents.patterns.base import Duration, Pattern
-from agents.state import Watch
+from agents.state import CustomerState, Watch
 from agents.step import DEFERRED, Step
 from schemas.events import Touchpoint
-from schemas.timestamps import DAY, format_duration
+from schemas.timestamps import DAY, format_duration, format_instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,16 @@ class SilentLaneChange(Pattern):
             return
         silence = self.silence(times)
         step.rearm(self.name, times[-1] + silence, times[-1], trigger)
+
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        remembered = (state.memo or {}).get(self.name)
+        if not remembered:
+            return None
+        count, times = remembered
+        facts: dict[str, Any] = {"last_activity": format_instant(times[-1])}
+        if count >= self.limits.min_activities:
+            facts["silence_that_fires"] = format_duration(self.silence(times))
+        return facts
 
     def silence(self, times: list[int]) -> int:
         gaps = [later - earlier for earlier, later in pairwise(times)]
