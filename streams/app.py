@@ -65,7 +65,7 @@ def create_app(
         config = load_config(settings.thresholds_file) if settings.thresholds_file else Config.default()
     registry = registry if registry is not None else CollectorRegistry()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    metrics = Metrics.create(registry)
+    metrics = Metrics.create(registry, settings.role)
     contact = BrokerContact()
     app = faust.App(
         settings.app_id,
@@ -135,12 +135,14 @@ def create_app(
     async def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await on_revoked(args[0] if args else kwargs.get("revoked", set()))
 
-    @app.task
-    async def ingest() -> None:
-        await _run_ingest(settings, metrics, contact)
+    if settings.role == "all":
+
+        @app.task
+        async def ingest() -> None:
+            await run_ingest(settings, metrics, contact)
 
     endpoint = WorkerEndpoint(
-        settings, registry, app, detection, topics.customers_changelog, contact, wall_clock_ms
+        settings, registry, contact, wall_clock_ms, app, detection, topics.customers_changelog
     )
     return SentinelApp(app, settings, config, metrics, registry, detection, endpoint)
 
@@ -163,7 +165,7 @@ async def declare_topics(settings: Settings) -> None:
     )
 
 
-async def _run_ingest(settings: Settings, metrics: Metrics, contact: BrokerContact) -> None:
+async def run_ingest(settings: Settings, metrics: Metrics, contact: BrokerContact) -> None:
     """The ingest, started again after whatever stopped it (a broker away when its clients start,
     a bug), so that it never takes the worker down: one log line per failure, with backoff."""
     backoff = Backoff("the ingest")

@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run the stream processor (production)")
     worker.add_argument("--settings", help="settings file (TOML, [sentinel] table); env SENTINEL_* wins")
     worker.add_argument("--loglevel", default="warning")
+    worker.add_argument("--role", choices=("all", "ingest", "detect"), help="overrides the role setting")
     worker.set_defaults(run=cmd_worker)
 
     broker = commands.add_parser("broker", help="run the embedded Kafka-compatible broker (Tansu)")
@@ -148,7 +149,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from streams.settings import Settings
     from streams.worker import run_worker
 
-    return run_worker(Settings.load(args.settings), loglevel=args.loglevel)
+    settings = Settings.load(args.settings)
+    if args.role:
+        settings = settings.replace(role=args.role)
+    return run_worker(settings, loglevel=args.loglevel)
 
 
 def cmd_broker(args: argparse.Namespace) -> int:

@@ -63,16 +63,17 @@ class BrokerContact:
 
 @dataclass
 class WorkerEndpoint:
-    """What the endpoint reads: the worker's registry, its Faust app, its partitions."""
+    """What the endpoint reads: the process's registry and, in a detecting one, its Faust app and
+    partitions (an ingest-only process has neither: it is ready once the broker answers it)."""
 
     settings: Settings
     registry: CollectorRegistry
-    app: Any
-    """The faust.App: its rebalancing flag, table recovery and the assignor's partition owners."""
-    detection: Detection
-    customers_changelog: str
     contact: BrokerContact
     wall_clock_ms: Callable[[], int]
+    app: Any = None
+    """The faust.App: its rebalancing flag, table recovery and the assignor's partition owners."""
+    detection: Detection | None = None
+    customers_changelog: str = ""
 
     def build(self) -> web.Application:
         application = web.Application(middlewares=[_unknown_paths_in_json])
@@ -102,9 +103,9 @@ class WorkerEndpoint:
 
     def not_ready(self) -> list[str]:
         app, reasons = self.app, []
-        if app.rebalancing or not app.tables.recovery.completed.is_set():
+        if app is not None and (app.rebalancing or not app.tables.recovery.completed.is_set()):
             reasons.append("the consumer group has not settled this worker's partitions")
-        if app.in_recovery:
+        if app is not None and app.in_recovery:
             reasons.append("recovering the state tables from their changelogs")
         silence = self.contact.silent_for()
         if silence > max(MIN_BROKER_SILENCE_SECONDS, 10 * self.settings.tick_interval / 1000):
@@ -113,9 +114,14 @@ class WorkerEndpoint:
 
     async def customer(self, request: web.Request) -> web.Response:
         subject = request.match_info["subject"]
-        partition = partition_for(subject, self.detection.partitions)
-        if partition in self.detection.owned():
-            return self._answer(subject, partition)
+        detection = self.detection
+        if detection is None:
+            return _json(
+                {"error": "this process only ingests (role ingest): ask a detecting one"}, status=404
+            )
+        partition = partition_for(subject, detection.partitions)
+        if partition in detection.owned():
+            return self._answer(detection, subject, partition)
         if request.headers.get(ROUTED_HEADER):
             return _json({"error": f"this worker does not own partition {partition} (any more)"}, status=503)
         owner = self._owner(partition)
@@ -130,8 +136,8 @@ class WorkerEndpoint:
                 status=answer.status, body=await answer.read(), content_type="application/json"
             )
 
-    def _answer(self, subject: str, partition: int) -> web.Response:
-        runtime = self.detection.runtime_for(partition)
+    def _answer(self, detection: Detection, subject: str, partition: int) -> web.Response:
+        runtime = detection.runtime_for(partition)
         encoded = runtime.staged.get(subject)
         if encoded is None:
             return _json({"error": f"no customer {subject} is known"}, status=404)
@@ -139,7 +145,7 @@ class WorkerEndpoint:
         at = runtime.engine.watermark
         if at == BEFORE_TIME:
             at = self.wall_clock_ms()
-        return _json(customer_view(subject, state, at=at, config=self.detection.config))
+        return _json(customer_view(subject, state, at=at, config=detection.config))
 
     def _owner(self, partition: int) -> str | None:
         owners = self.app.assignor.table_metadata(self.customers_changelog)

@@ -99,7 +99,8 @@ class Metrics:
     partitions_owned: Gauge
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> Metrics:
+    def create(cls, registry: CollectorRegistry, role: str = "all") -> Metrics:
+        """`role`: what the process does (ingest, detect or all), in `sentinel_role_info`."""
         def counter(name: str, doc: str, *labels: str) -> Counter:
             return Counter(name, doc, labels, registry=registry)
 
@@ -111,6 +112,9 @@ class Metrics:
         GCCollector(registry=registry)
         Info("sentinel_build", "The running Touchpoint Sentinel release.", registry=registry).info(
             {"version": build_version()}
+        )
+        Info("sentinel_role", "What this process does: ingest, detect or all.", registry=registry).info(
+            {"role": role}
         )
         metrics = cls(
             events=counter("sentinel_events", "Touchpoints accepted, by type.", "type"),

@@ -26,6 +26,7 @@ from schemas.timestamps import MINUTE, SECOND, Duration, parse_duration
 ENV_PREFIX = "SENTINEL_"
 SETTINGS_FILE_VARIABLE = ENV_PREFIX + "SETTINGS_FILE"
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+ROLES = ("all", "ingest", "detect")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
@@ -36,6 +37,9 @@ class Settings:
     bootstrap_servers: str = "127.0.0.1:9092"
     """Comma-separated host:port list of the Kafka cluster."""
     app_id: str = "touchpoint-sentinel"
+    role: str = "all"
+    """What this process does: `ingest` (validate and repartition), `detect` (the engine over the
+    internal topic), or `all` of both; ingest and detect processes scale apart."""
     """Consumer group and prefix of the internal and changelog topics."""
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "PLAIN"
@@ -115,6 +119,8 @@ class Settings:
         return f"{self.app_id}-touchpoints-by-customer"
 
     def _check(self) -> None:
+        if self.role not in ROLES:
+            raise ConfigError(f"role must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.security_protocol not in SECURITY_PROTOCOLS:
             raise ConfigError(f"security_protocol must be one of {', '.join(SECURITY_PROTOCOLS)}")
         if self.security_protocol.startswith("SASL") and self.sasl_mechanism not in SASL_MECHANISMS:
