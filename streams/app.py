@@ -65,7 +65,7 @@ def create_app(
         config = load_config(settings.thresholds_file) if settings.thresholds_file else Config.default()
     registry = registry if registry is not None else CollectorRegistry()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    metrics = Metrics.create(registry, settings.role)
+    metrics = Metrics.create(registry, settings.role, config.segments)
     contact = BrokerContact()
     app = faust.App(
         settings.app_id,

@@ -75,14 +75,34 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     from schemas import codec
 
     config = load_config(args.config) if args.config else Config.default()
-    for pattern in config.patterns:
-        row = pattern.catalog_row()
-        if args.json:
-            sys.stdout.write(codec.dumps(row).decode() + "\n")
-            continue
+    rows = [pattern.catalog_row() for pattern in config.patterns]
+    in_force = config.as_toml_ready()
+    if args.json:
+        extras = {
+            key: in_force[key] for key in ("disabled", "calendar", "segments", "holdout") if key in in_force
+        }
+        sys.stdout.write(codec.dumps({"patterns": rows, **extras}).decode() + "\n")
+        return 0
+    for row in rows:
         point = row["danger_point"] if row["danger_point"] is not None else "-"
         limits = ", ".join(f"{name}={value}" for name, value in row["thresholds"].items()) or "-"
         sys.stdout.write(f"{row['pattern']:<27} dp {point!s:<3} {row['phases']:<36} {limits}\n")
+    if "disabled" in in_force:
+        sys.stdout.write(f"\nswitched off: {', '.join(in_force['disabled'])}\n")
+    if "calendar" in in_force:
+        calendar = in_force["calendar"]
+        hours = ", ".join(f"{day} {spans}" for day, spans in calendar["hours"].items())
+        holidays = ", ".join(calendar["holidays"]) or "none"
+        sys.stdout.write(f"\nbusiness hours ({calendar['timezone']}): {hours}; holidays: {holidays}\n")
+    for segment, overrides in in_force.get("segments", {}).items():
+        changes = "; ".join(
+            f"{name} " + ", ".join(f"{key}={value}" for key, value in limits.items())
+            for name, limits in overrides.items()
+        )
+        sys.stdout.write(f"segment {segment}: {changes or 'as the pattern tables'}\n")
+    if "holdout" in in_force:
+        holdout = in_force["holdout"]
+        sys.stdout.write(f"holdout: {holdout['share']:.0%} of customers (salt {holdout['salt']!r})\n")
     return 0
 
 

@@ -25,7 +25,7 @@ class Thresholds:
     """Outbound contacts within this period before the departure count."""
 
 
-class AdvisorExitRisk(Pattern):
+class AdvisorExitRisk(Pattern[Thresholds]):
     name = "advisor_exit_risk"
     danger_point = None
     phases = "all"

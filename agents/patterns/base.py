@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
+from agents.calendar import WALL, Clock
 from agents.state import CustomerState, Watch
 from agents.step import Step
 from schemas.events import Touchpoint
@@ -18,11 +19,19 @@ class NoThresholds:
     """For patterns whose rule has no number in it."""
 
 
-class Pattern:
+LimitsT = TypeVar("LimitsT")
+
+
+class Pattern(Generic[LimitsT]):
     """A danger pattern: reacts to the event types it names and to its own deadlines.
 
-    Subclasses set the class attributes, implement `on_event`, and, when they
-    arm deadlines, may refine `on_due`, `due_severity` and `due_evidence`.
+    Subclasses name their thresholds record (`Pattern[Thresholds]`, so a misspelt
+    threshold is a type error), set the class attributes, implement `on_event`,
+    and, when they arm deadlines, may refine `on_due`, `due_severity`,
+    `due_evidence` and `after_held`. One instance per segment: it carries that
+    segment's thresholds, the clock its response deadlines count on, and whether
+    the segment has the pattern switched on (when off it still sees events, to
+    clear what it armed before, but triggers nothing).
     """
 
     name: ClassVar[str]
@@ -33,8 +42,18 @@ class Pattern:
     reacts_to: ClassVar[tuple[str, ...]]
     Thresholds: ClassVar[type[Any]] = NoThresholds
 
-    def __init__(self, limits: Any = None) -> None:
-        self.limits = limits if limits is not None else self.Thresholds()
+    def __init__(self, limits: LimitsT | None = None, *, clock: Clock = WALL, enabled: bool = True) -> None:
+        self.limits: LimitsT = limits if limits is not None else self.Thresholds()
+        self.clock = clock
+        self.enabled = enabled
+
+    def deadline_after(self, start: int, duration: int) -> int:
+        """`duration` after `start` on the pattern's clock (wall, or business hours)."""
+        return self.clock.after(start, duration)
+
+    def after_held(self, step: Step, key: str, at: int) -> None:
+        """An episode whose firing time `at` a snooze holds did not open; a pattern whose clock
+        restarts from it (missing_appreciation, innovation_gap) re-arms here."""
 
     def key(self, sub_key: str = "") -> str:
         """The watch key of an episode: the pattern name, plus the case/channel it is about."""
@@ -56,11 +75,14 @@ class Pattern:
         return watch.severity or "warning"
 
     def due_evidence(self, step: Step, watch: Watch) -> dict[str, Any]:
-        return {
+        evidence = {
             "since": format_instant(watch.since),
             "deadline": format_instant(watch.due),
             "waited": format_duration(watch.due - watch.since),
         }
+        if self.clock is not WALL:
+            evidence["clock"] = self.clock.name
+        return evidence
 
     def catalog_row(self) -> dict[str, Any]:
         """The pattern as `sentinel patterns` lists it."""

@@ -21,7 +21,7 @@ class Thresholds:
     """This many changes within the window make the notice critical."""
 
 
-class ContactPersonChanged(Pattern):
+class ContactPersonChanged(Pattern[Thresholds]):
     name = "contact_person_changed"
     danger_point = 5
     phases = "prospect, negotiating, new_customer"

@@ -15,7 +15,7 @@ class Thresholds:
     """A first quote at or above this share of the contract value is costly."""
 
 
-class CostlyChangeRequest(Pattern):
+class CostlyChangeRequest(Pattern[Thresholds]):
     name = "costly_change_request"
     danger_point = 13
     phases = "all"

@@ -23,7 +23,7 @@ class Thresholds:
     """A later score of at least this (and not such a drop) clears."""
 
 
-class DetractorFeedback(Pattern):
+class DetractorFeedback(Pattern[Thresholds]):
     name = "detractor_feedback"
     danger_point = None
     phases = "all"

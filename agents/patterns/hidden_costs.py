@@ -17,7 +17,7 @@ class Thresholds:
     """An invoice above the agreed amount by more than this share is a surprise."""
 
 
-class HiddenCosts(Pattern):
+class HiddenCosts(Pattern[Thresholds]):
     name = "hidden_costs"
     danger_point = 12
     phases = "all"

@@ -17,7 +17,7 @@ class Thresholds:
     """Consecutive marketing sends without any engagement that make content irrelevant."""
 
 
-class IrrelevantContent(Pattern):
+class IrrelevantContent(Pattern[Thresholds]):
     name = "irrelevant_content"
     danger_point = 3
     phases = "all"

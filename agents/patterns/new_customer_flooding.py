@@ -18,7 +18,7 @@ class Thresholds:
     """Counted within [first order, first order + window]."""
 
 
-class NewCustomerFlooding(Pattern):
+class NewCustomerFlooding(Pattern[Thresholds]):
     name = "new_customer_flooding"
     danger_point = 9
     phases = "new_customer"

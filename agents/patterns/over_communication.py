@@ -26,7 +26,7 @@ class Thresholds:
     """The rolling window (T - window, T]."""
 
 
-class OverCommunication(Pattern):
+class OverCommunication(Pattern[Thresholds]):
     name = "over_communication"
     danger_point = 4
     phases = "all"

@@ -35,7 +35,7 @@ def median(values: list[int]) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
-class SilentLaneChange(Pattern):
+class SilentLaneChange(Pattern[Thresholds]):
     name = "silent_lane_change"
     danger_point = None
     phases = "all"

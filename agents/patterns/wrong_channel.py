@@ -19,7 +19,7 @@ class Thresholds:
     """At most one notice per channel within this period."""
 
 
-class WrongChannel(Pattern):
+class WrongChannel(Pattern[Thresholds]):
     name = "wrong_channel"
     danger_point = 2
     phases = "all"
