@@ -96,13 +96,6 @@ class Step:
         """The customer's phase at event time `at` (a deadline may fire after later events)."""
         return phase_at(self.state, at, self.new_customer_period)
 
-    def memo(self) -> dict[str, Any]:
-        """The customer's per-pattern memos (created on first use); each pattern uses its name as key."""
-        memo = self.state.memo
-        if memo is None:
-            memo = self.state.memo = {}
-        return memo
-
     def answer_after_trigger(self, pattern: Pattern, key: str, event: Touchpoint, resolution: str) -> str:
         """`answer`, but only for an event no earlier than what started the watch (a late, older
         contact does not answer a later order)."""

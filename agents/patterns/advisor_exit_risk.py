@@ -39,7 +39,7 @@ class AdvisorExitRisk(Pattern[Thresholds]):
 
     def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
         horizon = at - self.limits.window
-        recent = [rep for when, rep in (state.memo or {}).get(self.name, ()) if horizon <= when <= at]
+        recent = [rep for when, rep in self.recall(state) or () if horizon <= when <= at]
         if not recent:
             return None
         return {
@@ -52,8 +52,7 @@ class AdvisorExitRisk(Pattern[Thresholds]):
         state = step.state
         if event.type == "contact.made":
             if is_outbound_contact(event):
-                memo = step.memo()
-                contacts: list[list[Any]] = memo.setdefault(self.name, [])
+                contacts: list[list[Any]] = self.recall(state) or self.remember(state, [])
                 contacts.append([event.time, event.data.get("rep")])
                 horizon = event.time - self.limits.window
                 contacts[:] = [c for c in contacts if c[0] >= horizon][-MAX_REMEMBERED_CONTACTS:]
@@ -62,7 +61,7 @@ class AdvisorExitRisk(Pattern[Thresholds]):
         if event.data.get("reason") != "departed" or departed is None or not step.may_trigger:
             return
         horizon = event.time - self.limits.window
-        recent = [rep for at, rep in (state.memo or {}).get(self.name, ()) if horizon <= at <= event.time]
+        recent = [rep for at, rep in self.recall(state) or () if horizon <= at <= event.time]
         theirs = sum(1 for rep in recent if rep == departed)
         if theirs >= self.limits.min_contacts and theirs >= self.limits.share * len(recent):
             evidence = {

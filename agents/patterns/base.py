@@ -41,11 +41,34 @@ class Pattern(Generic[LimitsT]):
     recommendation: ClassVar[str]
     reacts_to: ClassVar[tuple[str, ...]]
     Thresholds: ClassVar[type[Any]] = NoThresholds
+    memo_version: ClassVar[int] = 1
+    """The version of what the pattern remembers of a customer (`recall`, `remember`): a pattern
+    that changes its memo raises it, and customers stored with the old one start afresh for this
+    pattern alone."""
 
     def __init__(self, limits: LimitsT | None = None, *, clock: Clock = WALL, enabled: bool = True) -> None:
         self.limits: LimitsT = limits if limits is not None else self.Thresholds()
         self.clock = clock
         self.enabled = enabled
+
+    def recall(self, state: CustomerState) -> Any:
+        """What the pattern remembers of the customer; None when nothing (or another version)."""
+        entry = state.memo.get(self.name) if state.memo else None
+        return entry[1] if entry is not None and entry[0] == self.memo_version else None
+
+    def remember(self, state: CustomerState, value: Any) -> Any:
+        """Keep `value` as what the pattern remembers of the customer; returns it, so that a list
+        or dict can then be updated in place."""
+        if state.memo is None:
+            state.memo = {}
+        state.memo[self.name] = [self.memo_version, value]
+        return value
+
+    def forget(self, state: CustomerState) -> None:
+        if state.memo:
+            state.memo.pop(self.name, None)
+            if not state.memo:
+                state.memo = None
 
     def deadline_after(self, start: int, duration: int) -> int:
         """`duration` after `start` on the pattern's clock (wall, or business hours)."""

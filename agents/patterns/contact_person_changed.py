@@ -37,8 +37,7 @@ class ContactPersonChanged(Pattern[Thresholds]):
         previous, current = step.previous_rep, event.data["rep"]
         if previous is None or previous == current:
             return
-        memo = step.memo()
-        changes: list[int] = memo.setdefault(self.name, [])
+        changes: list[int] = self.recall(step.state) or self.remember(step.state, [])
         changes.append(event.time)
         changes[:] = [at for at in changes if event.time - at <= self.limits.window][-MAX_REMEMBERED_CHANGES:]
         if not step.may_trigger or step.phase(event.time) not in FRAGILE_PHASES:

@@ -36,14 +36,13 @@ class DetractorFeedback(Pattern[Thresholds]):
     Thresholds = Thresholds
 
     def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
-        score = (state.memo or {}).get(self.name)
+        score = self.recall(state)
         return None if score is None else {"last_score": score}
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
-        memo = step.memo()
         score = int(event.data["score"])
-        previous = memo.get(self.name)
-        memo[self.name] = score
+        previous = self.recall(step.state)
+        self.remember(step.state, score)
         dropped = previous is not None and previous - score >= self.limits.drop
         if score <= self.limits.detractor_max or dropped:
             if step.may_trigger:

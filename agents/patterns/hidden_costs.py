@@ -40,8 +40,7 @@ class HiddenCosts(Pattern[Thresholds]):
             return
         invoice_id = data.get("invoice_id")
         if invoice_id is not None:
-            memo = step.memo()
-            noticed: list[str] = memo.setdefault(self.name, [])
+            noticed: list[str] = self.recall(step.state) or self.remember(step.state, [])
             if invoice_id in noticed:
                 return
             noticed.append(invoice_id)

@@ -30,18 +30,17 @@ class IrrelevantContent(Pattern[Thresholds]):
     Thresholds = Thresholds
 
     def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
-        unengaged = (state.memo or {}).get(self.name)
+        unengaged = self.recall(state)
         return None if not unengaged else {"sends_without_engagement": unengaged}
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         state = step.state
-        memo = step.memo()
         if event.type == "marketing.engaged":
-            memo.pop(self.name, None)
+            self.forget(state)
             step.resolve(self, self.name, event.time, "engaged", event.id)
             return
-        unengaged = memo.get(self.name, 0) + 1
-        memo[self.name] = min(unengaged, self.limits.unengaged_sends)
+        unengaged = (self.recall(state) or 0) + 1
+        self.remember(state, min(unengaged, self.limits.unengaged_sends))
         if not step.may_trigger:
             return
         topic = event.data.get("topic")

@@ -34,11 +34,10 @@ class NewCustomerFlooding(Pattern[Thresholds]):
         first_order = state.first_order_at
         if not first_order or not first_order <= event.time <= first_order + self.limits.window:
             return
-        memo = step.memo()
-        sends = memo.get(self.name, 0) + 1
+        sends = (self.recall(state) or 0) + 1
         if sends > self.limits.sends:
             return
-        memo[self.name] = sends
+        self.remember(state, sends)
         if sends == self.limits.sends and step.may_trigger:
             evidence = {
                 "sends": sends,

@@ -41,8 +41,7 @@ class OverCommunication(Pattern[Thresholds]):
     def on_event(self, step: Step, event: Touchpoint) -> None:
         if not is_communication(event):
             return
-        memo = step.memo()
-        sent: list[list[Any]] = memo.setdefault(self.name, [])
+        sent: list[list[Any]] = self.recall(step.state) or self.remember(step.state, [])
         bisect.insort(sent, [event.time, event.id])
         del sent[: -2 * (self.limits.max_communications + 1)]
         watch = step.watch(self.name)
@@ -60,7 +59,7 @@ class OverCommunication(Pattern[Thresholds]):
         step.resolve(self, key, cleared_at, "window_cleared", None)
 
     def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
-        sent = (state.memo or {}).get(self.name)
+        sent = self.recall(state)
         if not sent:
             return None
         return {

@@ -49,26 +49,24 @@ class SilentLaneChange(Pattern[Thresholds]):
     def on_event(self, step: Step, event: Touchpoint) -> None:
         if not is_activity(event):
             return
-        memo = step.memo()
-        count, times = memo.get(self.name) or (0, [])
+        count, times = self.recall(step.state) or (0, [])
         bisect.insort(times, event.time)
         del times[: -(self.limits.gaps + 1)]
         count = min(count + 1, self.limits.min_activities)
-        memo[self.name] = [count, times]
+        self.remember(step.state, [count, times])
         outcome = step.answer(self, self.name, event.time, "activity", event.id)
         if outcome != DEFERRED and step.may_trigger:
             self._arm(step, times, event.id)
 
     def _arm(self, step: Step, times: list[int], trigger: str | None) -> None:
-        memo = step.state.memo or {}
-        count = memo[self.name][0]
+        count = self.recall(step.state)[0]
         if count < self.limits.min_activities:
             return
         silence = self.silence(times)
         step.rearm(self.name, times[-1] + silence, times[-1], trigger)
 
     def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
-        remembered = (state.memo or {}).get(self.name)
+        remembered = self.recall(state)
         if not remembered:
             return None
         count, times = remembered

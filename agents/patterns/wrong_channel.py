@@ -42,8 +42,7 @@ class WrongChannel(Pattern[Thresholds]):
             severity, rule = "warning", "not_preferred"
         else:
             return
-        memo = step.memo()
-        last_notices: dict[str, int] = memo.setdefault(self.name, {})
+        last_notices: dict[str, int] = self.recall(state) or self.remember(state, {})
         last = last_notices.get(channel)
         if last is not None and event.time - last < self.limits.quiet_period:
             return
