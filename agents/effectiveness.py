@@ -273,7 +273,7 @@ def render_table(report: Report) -> str:
     share = report.holdout.share
     lines = [
         f"Churned or lost within {report.horizon} of each customer's first alert of a pattern; "
-        f"history up to {report.end or '-'}.",
+        + (f"history up to {report.end}." if report.end else "the history has no events."),
         f"Holdout: share {share:g}, salt {report.holdout.salt!r}."
         + (" Nobody is held out, so there is nothing to compare." if share == 0 else ""),
     ]
