@@ -58,9 +58,7 @@ class Config:
             calendar = BusinessCalendar.from_mapping(
                 _table(mapping, "calendar", origin), f"{origin}: calendar"
             )
-        holdout = None
-        if "holdout" in mapping:
-            holdout = holdout_from_config(_table(mapping, "holdout", origin), f"{origin}: holdout")
+        holdout = holdout_from_config(mapping, origin)
         tables = _table(mapping, "patterns", origin)
         _reject_unknown(tables, PATTERN_NAMES, origin, "patterns.")
         catalog = tuple(
@@ -83,7 +81,7 @@ class Config:
             tuple(p for p in catalog if not p.enabled),
             segments,
             calendar,
-            holdout if holdout is not None and holdout.share else None,
+            holdout if holdout.share else None,
         )
 
     def as_toml_ready(self) -> dict[str, Any]:

@@ -106,6 +106,45 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_effectiveness(args: argparse.Namespace) -> int:
+    from agents.config import Config, load_config
+    from agents.effectiveness import measure, render_table
+    from schemas import codec
+    from schemas.events import Rejected
+    from schemas.timestamps import parse_duration
+
+    config = load_config(args.config) if args.config else Config.default()
+    try:
+        horizon = parse_duration(args.horizon)
+    except ValueError as error:
+        raise SentinelError(f"--horizon: {error}") from None
+    if horizon <= 0:
+        raise SentinelError(f"--horizon must be longer than zero, got {args.horizon!r}")
+    rejected = 0
+
+    def reject(number: int, bad: Rejected) -> None:
+        nonlocal rejected
+        rejected += 1
+
+    with _readable(args.file) as lines:
+        try:
+            report = measure(lines, config=config, horizon=horizon, reject=reject)
+        except OSError as error:
+            raise SentinelError(f"cannot read {args.file}: {error.strerror}") from None
+    if rejected:
+        sys.stderr.write(f"{rejected} rejected lines or events left out (sentinel replay names them)\n")
+    if args.plot:
+        from streams.effectiveness_plot import plot_report
+
+        drawn = plot_report(report, args.plot)
+        sys.stderr.write(f"{drawn} patterns drawn in {args.plot}\n")
+    if args.json:
+        sys.stdout.write(codec.dumps(report.as_json_ready()).decode() + "\n")
+    else:
+        sys.stdout.write(render_table(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sentinel", description="Touchpoint Sentinel: catch customer relationships going wrong in time."
@@ -125,6 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     patterns.add_argument("--config", help="thresholds file (TOML)")
     patterns.add_argument("--json", action="store_true", help="one JSON object per pattern")
     patterns.set_defaults(run=cmd_patterns)
+
+    effectiveness = commands.add_parser(
+        "effectiveness", help="do the alerts help? churn of alerted against held-out customers, per pattern"
+    )
+    effectiveness.add_argument("file", help="touchpoints as JSON lines, as for replay; - for stdin")
+    effectiveness.add_argument("--config", help="thresholds file (TOML) with its [holdout] table")
+    effectiveness.add_argument(
+        "--horizon", default="90d", help="how long after the first alert a loss counts (default 90d)"
+    )
+    effectiveness.add_argument("--json", action="store_true", help="the report as one JSON object")
+    effectiveness.add_argument("--plot", metavar="FILE.png", help="also draw the rates with intervals")
+    effectiveness.set_defaults(run=cmd_effectiveness)
 
     worker = commands.add_parser("worker", help="run the stream processor (production)")
     worker.add_argument("--settings", help="settings file (TOML, [sentinel] table); env SENTINEL_* wins")
@@ -260,7 +311,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("replay", "worker"):
+    if args.command in ("replay", "effectiveness", "worker"):
         relax_garbage_collector()
     run: Command = args.run
     try:
