@@ -2,7 +2,8 @@
 
 A failure the project foresees (schemas.errors) ends the command with one line
 on stderr, `sentinel <command>: <problem>`, and the exit code of its class
-(listed in the README); only a bug ends in a traceback (exit code 1).
+(listed in the README); only a bug ends in a traceback (exit code 1). Every
+command logs as the settings' `log_level` and `log_format` say (`streams.logs`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from schemas.errors import SentinelError
+from streams.settings import LOG_LEVELS
 
 if TYPE_CHECKING:
     from streams.settings import Settings
@@ -108,7 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run the stream processor (production)")
     worker.add_argument("--settings", help="settings file (TOML, [sentinel] table); env SENTINEL_* wins")
-    worker.add_argument("--loglevel", default="warning")
+    worker.add_argument(
+        "--loglevel",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        help="log level for this run; wins over log_level of the settings (default warning)",
+    )
     worker.set_defaults(run=cmd_worker)
 
     broker = commands.add_parser("broker", help="run the embedded Kafka-compatible broker (Tansu)")
@@ -139,10 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from streams.settings import Settings
     from streams.worker import run_worker
 
-    return run_worker(Settings.load(args.settings), loglevel=args.loglevel)
+    return run_worker(loaded_settings(args))
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
@@ -185,9 +191,8 @@ def run_connected(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 
 def cmd_produce(args: argparse.Namespace) -> int:
     from streams.clients import produce_lines
-    from streams.settings import Settings
 
-    settings = Settings.load(args.settings)
+    settings = loaded_settings(args)
     with _readable(args.file) as lines:
         sent = run_connected(settings, lambda: produce_lines(settings, lines))
     sys.stderr.write(f"{sent} messages sent to {settings.touchpoints_topic}\n")
@@ -196,9 +201,8 @@ def cmd_produce(args: argparse.Namespace) -> int:
 
 def cmd_tail(args: argparse.Namespace) -> int:
     from streams.clients import tail_alerts
-    from streams.settings import Settings
 
-    settings = Settings.load(args.settings)
+    settings = loaded_settings(args)
     run_connected(
         settings,
         lambda: tail_alerts(
@@ -218,15 +222,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.customers, args.days_per_second, args.duration, args.port, args.metrics_port)
 
 
+def loaded_settings(args: argparse.Namespace) -> Settings:
+    """The settings, read once per command: defaults, the `--settings` file if the command has
+    one (else `SENTINEL_SETTINGS_FILE`), the environment."""
+    from streams.settings import Settings
+
+    settings: Settings | None = getattr(args, "loaded_settings", None)
+    if settings is None:
+        settings = args.loaded_settings = Settings.load(getattr(args, "settings", None))
+    return settings
+
+
+def start_logging(args: argparse.Namespace) -> None:
+    """Every command logs as its settings say; `sentinel worker --loglevel` wins over them."""
+    from streams.logs import configure_logging
+
+    settings = loaded_settings(args)
+    configure_logging(getattr(args, "loglevel", None) or settings.log_level, settings.log_format)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from streams.logs import failure_line
+
     args = build_parser().parse_args(argv)
     if args.command in ("replay", "worker"):
         relax_garbage_collector()
     run: Command = args.run
     try:
+        start_logging(args)
         return run(args)
     except SentinelError as error:
-        sys.stderr.write(f"sentinel {args.command}: {error}\n")
+        sys.stderr.write(failure_line(args.command, str(error)) + "\n")
         return error.exit_code
     except KeyboardInterrupt:
         return 130

@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from agents.config import Config
 from schemas.errors import ConfigError, PortInUse, SentinelError
 from schemas.timestamps import format_duration
+from streams import logs
 from streams.app import create_app, declare_topics
 from streams.connection import check_connection, kafka_failure
 from streams.kafka import Backoff
@@ -31,7 +32,7 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def run_worker(settings: Settings, config: Config | None = None, *, loglevel: str = "warning") -> int:
+def run_worker(settings: Settings, config: Config | None = None) -> int:
     """Block running the worker until SIGINT/SIGTERM; returns the exit status.
 
     Before Faust starts, the broker is reached as configured, the topics are
@@ -39,15 +40,21 @@ def run_worker(settings: Settings, config: Config | None = None, *, loglevel: st
     unreachable broker or a port in use stops the start with a SentinelError
     (one line from the command line), where a crashing Faust app would log a
     traceback and exit 1. Metrics come last because they tell that the worker
-    is up (WorkerProcess and readiness probes wait for them).
+    is up (WorkerProcess and readiness probes wait for them). Faust leaves
+    logging alone: `streams.logs` has configured it (here, if the command line
+    has not).
     """
+    if not logs.configured():
+        logs.configure_logging(settings.log_level, settings.log_format)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # Faust and the checks below share it
     sentinel = create_app(settings, config)
     loop.run_until_complete(_reach_broker(settings))
     if settings.metrics_port:
         serve_metrics(settings, sentinel.registry)
-    worker = BoundedStopWorker(sentinel.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, loop=loop)
+    worker = BoundedStopWorker(
+        sentinel.app, quiet=True, redirect_stdouts=False, override_logging=False, loop=loop
+    )
     worker.spinner = None  # a terminal spinner writes escape codes into log files
     worker.execute_from_commandline()
     return 0
@@ -74,7 +81,8 @@ class BoundedStopWorker(faust.Worker):
 
 def _exit_unless_done_within(seconds: float, code: int) -> None:
     def exit_now() -> None:
-        sys.stderr.write(f"sentinel worker: stopping took over {seconds:.0f} s; exiting with {code}\n")
+        problem = f"stopping took over {seconds:.0f} s; exiting with {code}"
+        sys.stderr.write(logs.failure_line("worker", problem) + "\n")
         sys.stderr.flush()
         os._exit(code)
 
@@ -93,7 +101,7 @@ def serve_metrics(settings: Settings, registry: CollectorRegistry) -> None:
                 f"metrics port {where} is already in use (set metrics_port; 0 turns the endpoint off)"
             ) from None
         raise ConfigError(f"metrics_host/metrics_port: cannot listen on {where} ({error.strerror})") from None
-    sys.stderr.write(f"metrics on http://{where}/metrics\n")
+    log.info("metrics on http://%s/metrics", where)
 
 
 async def _reach_broker(settings: Settings) -> None:
