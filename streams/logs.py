@@ -97,6 +97,17 @@ def failure_line(command: str, problem: str) -> str:
     return handler.formatter.format(record)
 
 
+def describe_crash(error: BaseException) -> str:
+    """What ended a worker, for its last line: the exception and the module and line it rose in."""
+    where = ""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" in {tb.tb_frame.f_globals.get('__name__', '?')} line {tb.tb_lineno}"
+    return f"{describe_exception(error, _withholding())}{where}; the log holds its traceback"
+
+
 @dataclass(slots=True)
 class _Kind:
     """What the filter remembers of one kind of record."""

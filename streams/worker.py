@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, start_http_server
 
 from agents.config import Config
-from schemas.errors import ConfigError, PortInUse, SentinelError
+from schemas.errors import ConfigError, PortInUse, SentinelError, WorkerCrashed
 from schemas.timestamps import format_duration
 from streams import logs
 from streams.app import create_app, declare_topics
@@ -38,11 +38,11 @@ def run_worker(settings: Settings, config: Config | None = None) -> int:
     Before Faust starts, the broker is reached as configured, the topics are
     declared and the metrics port is bound: a wrong password or certificate, an
     unreachable broker or a port in use stops the start with a SentinelError
-    (one line from the command line), where a crashing Faust app would log a
-    traceback and exit 1. Metrics come last because they tell that the worker
-    is up (WorkerProcess and readiness probes wait for them). Faust leaves
-    logging alone: `streams.logs` has configured it (here, if the command line
-    has not).
+    (one line from the command line). Metrics come last because they tell that
+    the worker is up (WorkerProcess and readiness probes wait for them). A crash
+    after the start is `WorkerCrashed`: its traceback logged once, then one line.
+    Faust leaves logging alone: `streams.logs` has configured it (here, if the
+    command line has not).
     """
     if not logs.configured():
         logs.configure_logging(settings.log_level, settings.log_format)
@@ -56,7 +56,12 @@ def run_worker(settings: Settings, config: Config | None = None) -> int:
         sentinel.app, quiet=True, redirect_stdouts=False, override_logging=False, loop=loop
     )
     worker.spinner = None  # a terminal spinner writes escape codes into log files
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        if worker.crash_reason is None:
+            raise
+        raise WorkerCrashed(f"crashed: {logs.describe_crash(worker.crash_reason)}") from None
     return 0
 
 
@@ -75,8 +80,16 @@ class BoundedStopWorker(faust.Worker):
     """
 
     async def stop(self) -> None:
-        _exit_unless_done_within(STOP_DEADLINE, 1 if self.crash_reason else 0)
+        _exit_unless_done_within(STOP_DEADLINE, WorkerCrashed.exit_code if self.crash_reason else 0)
         await super().stop()
+
+    def _shutdown_loop(self) -> None:
+        """mode re-raises the crash here, after logging it: `run_worker` reports it instead, in one line."""
+        reason, self.crash_reason = self.crash_reason, None
+        try:
+            super()._shutdown_loop()
+        finally:
+            self.crash_reason = reason
 
 
 def _exit_unless_done_within(seconds: float, code: int) -> None:

@@ -1,11 +1,13 @@
-"""A real worker's log: JSON lines with the fixed keys, no customer or event id at info, and a
-bounded number of lines while its broker is down."""
+"""A real worker's log: JSON lines with the fixed keys, no customer or event id at info, a bounded
+number of lines while its broker is down, and one line and exit code 9 when it crashes."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,9 +19,10 @@ import pytest
 
 from schemas import codec
 from streams import logs
+from streams.app import create_app
 from streams.broker import EmbeddedBroker, free_port
 from streams.clients import produce_lines
-from streams.worker import WorkerProcess
+from streams.worker import WorkerProcess, worker_environment
 
 from .conftest import UniqueName
 from .pipeline import history_lines, read_topic, worker_settings
@@ -124,3 +127,32 @@ def test_a_broker_down_for_15_seconds_gets_a_bounded_number_of_lines(
     assert sum(per_second) <= 5 * len(per_second), per_second
     assert max(per_second) <= 20, per_second
     assert sum(per_second) > 0, "the outage went unlogged"
+
+
+def test_a_crash_after_the_start_is_one_line_and_exit_code_9(
+    bootstrap_servers: str, unique_name: UniqueName, tmp_path: Path
+) -> None:
+    settings = worker_settings(bootstrap_servers, unique_name, tmp_path).replace(store="rocksdb://")
+    tables = create_app(settings).app.conf.tabledir
+    tables.mkdir(parents=True, exist_ok=True)
+    for partition in range(settings.partitions):  # where RocksDB would put its databases
+        (tables / f"customers-{partition}.db").write_text("not a database")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "worker"],
+        env=worker_environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+    assert done.returncode == 9, done.stderr
+    *log, last = done.stderr.splitlines()
+    assert re.fullmatch(
+        r"sentinel worker: crashed: Exception \(message withheld: shown at log level debug\) "
+        r"in faust\.stores\.rocksdb line \d+; the log holds its traceback",
+        last,
+    ), last
+    assert sum("Crashed reason=" in line for line in log) == 1
+    assert not any("Reraising" in line for line in log)
