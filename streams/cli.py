@@ -14,12 +14,13 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from importlib import metadata
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from schemas.errors import SentinelError
 from streams.settings import LOG_LEVELS
 
 if TYPE_CHECKING:
+    from streams.progress import Progress
     from streams.settings import Settings
 
 Command = Callable[[argparse.Namespace], int]
@@ -52,24 +53,51 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise SentinelError(f"--until: {error}") from None
     out: BinaryIO = sys.stdout.buffer
+    progress = _progress_for(args.file, "alerts", sys.stdout)
+    lines = _open_lines(args.file)
 
     def emit(alert: bytes) -> None:
         out.write(alert)
         out.write(b"\n")
+        if progress is not None:
+            progress.add_done()
 
     def reject(number: int, bad: Rejected) -> None:
         where = f", batch element {bad.index}" if bad.index is not None else ""
+        if progress is not None:
+            progress.clear()
         sys.stderr.write(f"line {number}{where}: rejected ({bad.reason}): {bad.message}\n")
 
     try:
-        counts = run_replay(_open_lines(args.file), config=config, until=until, emit=emit, reject=reject)
+        counts = run_replay(
+            progress.lines_of(lines) if progress is not None else lines,
+            config=config,
+            until=until,
+            emit=emit,
+            reject=reject,
+        )
     except OSError as error:
         sys.stderr.write(f"sentinel replay: cannot read {args.file}: {error.strerror}\n")
         return 2
     out.flush()
+    if progress is not None:
+        progress.finish()
     if counts.duplicates:
         sys.stderr.write(f"{counts.duplicates} duplicate events ignored\n")
     return 0
+
+
+def _progress_for(path: str, done_label: str, output: IO[Any] | None = None) -> Progress | None:
+    """A progress line on stderr when it is a terminal (and `output`, if given, is not)."""
+    from streams import progress
+
+    if not progress.wanted(sys.stderr, output):
+        return None
+    try:
+        size = os.stat(path).st_size if path != "-" else progress.file_size(sys.stdin)
+    except OSError:
+        size = None
+    return progress.Progress(sys.stderr, size, done_label)
 
 
 def cmd_patterns(args: argparse.Namespace) -> int:
@@ -193,8 +221,14 @@ def cmd_produce(args: argparse.Namespace) -> int:
     from streams.clients import produce_lines
 
     settings = loaded_settings(args)
-    with _readable(args.file) as lines:
-        sent = run_connected(settings, lambda: produce_lines(settings, lines))
+    progress = _progress_for(args.file, "sent")
+    with _readable(args.file) as handle:
+        if progress is None:
+            sent = run_connected(settings, lambda: produce_lines(settings, handle))
+        else:
+            lines = progress.lines_of(handle)
+            sent = run_connected(settings, lambda: produce_lines(settings, lines, on_sent=progress.set_done))
+            progress.finish()
     sys.stderr.write(f"{sent} messages sent to {settings.touchpoints_topic}\n")
     return 0
 

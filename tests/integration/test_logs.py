@@ -1,10 +1,12 @@
 """A real worker's log: JSON lines with the fixed keys, no customer or event id at info, a bounded
-number of lines while its broker is down, and one line and exit code 9 when it crashes."""
+number of lines while its broker is down, one line and exit code 9 when it crashes; and the
+progress of `sentinel produce` on a terminal only."""
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from streams.app import create_app
 from streams.broker import EmbeddedBroker, free_port
 from streams.clients import produce_lines
 from streams.worker import WorkerProcess, worker_environment
+from tests.support.terminal import on_a_terminal
 
 from .conftest import UniqueName
 from .pipeline import history_lines, read_topic, worker_settings
@@ -156,3 +159,38 @@ def test_a_crash_after_the_start_is_one_line_and_exit_code_9(
     ), last
     assert sum("Crashed reason=" in line for line in log) == 1
     assert not any("Reraising" in line for line in log)
+
+
+def produce_environment(bootstrap_servers: str, topic: str) -> dict[str, str]:
+    return {"SENTINEL_BOOTSTRAP_SERVERS": bootstrap_servers, "SENTINEL_TOUCHPOINTS_TOPIC": topic}
+
+
+PROGRESS = re.compile(r"[\d,]+ lines read, [\d,]+ sent, [\d,]+ lines/s, \d+%")
+
+
+def test_produce_shows_progress_on_a_terminal_and_nothing_elsewhere(
+    bootstrap_servers: str, unique_topic: str, tmp_path: Path
+) -> None:
+    lines, _ = history_lines(200, seed=53)
+    history = tmp_path / "history.jsonl"
+    history.write_bytes(b"".join(line + b"\n" for line in lines))
+    env = produce_environment(bootstrap_servers, unique_topic)
+
+    code, shown = on_a_terminal("produce", str(history), stdout=tmp_path / "out", env=env)
+    plain = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "produce", str(history)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert code == plain.returncode == 0
+    done = f"{len(lines)} messages sent to {unique_topic}"
+    *draws, last = [draw.strip() for draw in shown.split("\r\x1b[K") if draw]
+    final, summary = last.splitlines()
+    assert final.startswith(f"{len(lines):,} lines read, {len(lines):,} sent, ") and final.endswith(", 100%")
+    assert summary == done
+    assert all(PROGRESS.fullmatch(draw) for draw in [*draws, final]), shown
+    assert plain.stderr == done + "\n"

@@ -1,16 +1,23 @@
-"""The command line's logging as a user sees it: level and format from the settings, `--loglevel`
-winning, JSON to the last line."""
+"""The command line's logging and progress as a user sees them: level and format from the settings,
+`--loglevel` winning, JSON to the last line, and progress on a terminal only."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import orjson
 
-from streams import logs
+from schemas.events import encode_event
+from schemas.timestamps import parse_instant
+from streams import logs, progress
 from streams.broker import free_port
+from streams.traffic import lifecycle_history
+from tests.support.terminal import on_a_terminal
 
 
 def sentinel(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -63,3 +70,37 @@ def test_a_bad_log_setting_stops_any_command_in_one_line() -> None:
     assert done.stderr.splitlines() == [
         "sentinel patterns: log_format must be one of text, json, got 'logfmt'"
     ]
+
+
+def write_history(path: Path, customers: int) -> int:
+    events = lifecycle_history(customers, seed=3, start=parse_instant("2025-01-01T00:00:00Z"), span_days=60)
+    path.write_bytes(b"".join(encode_event(event) + b"\n" for event in events))
+    return len(events)
+
+
+DRAW = re.compile(r"([\d,]+) lines read, ([\d,]+) alerts, [\d,]+ lines/s, (\d+)%")
+
+
+def test_replay_of_a_file_shows_progress_on_a_terminal_a_few_times_a_second(tmp_path: Path) -> None:
+    history = tmp_path / "history.jsonl"
+    events = write_history(history, 1000)
+    started = time.monotonic()
+    code, shown = on_a_terminal("replay", str(history), stdout=tmp_path / "alerts.jsonl")
+    took = time.monotonic() - started
+    assert code == 0
+    alerts = len((tmp_path / "alerts.jsonl").read_bytes().splitlines())
+    draws = [DRAW.fullmatch(draw.strip()) for draw in shown.split("\r\x1b[K") if draw]
+    assert all(draws), shown
+    last = draws[-1]
+    assert last is not None
+    assert (last[1], last[2], last[3]) == (f"{events:,}", f"{alerts:,}", "100")
+    assert shown.endswith("100%\r\n")  # the final counts stay on their line
+    assert len(draws) <= took / progress.EVERY + 2
+
+
+def test_replay_writes_no_progress_when_stderr_is_no_terminal(tmp_path: Path) -> None:
+    history = tmp_path / "history.jsonl"
+    write_history(history, 300)
+    done = sentinel({}, "replay", str(history))
+    assert done.returncode == 0
+    assert done.stderr == ""
