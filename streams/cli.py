@@ -77,11 +77,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
             reject=reject,
         )
     except OSError as error:
+        if progress is not None:
+            progress.finish()
         sys.stderr.write(f"sentinel replay: cannot read {args.file}: {error.strerror}\n")
         return 2
+    finally:
+        if progress is not None:
+            progress.finish()  # where it stopped, too, before Ctrl-C's prompt or a failure's line
     out.flush()
-    if progress is not None:
-        progress.finish()
     if counts.duplicates:
         sys.stderr.write(f"{counts.duplicates} duplicate events ignored\n")
     return 0
@@ -227,8 +230,12 @@ def cmd_produce(args: argparse.Namespace) -> int:
             sent = run_connected(settings, lambda: produce_lines(settings, handle))
         else:
             lines = progress.lines_of(handle)
-            sent = run_connected(settings, lambda: produce_lines(settings, lines, on_sent=progress.set_done))
-            progress.finish()
+            try:
+                sent = run_connected(
+                    settings, lambda: produce_lines(settings, lines, on_sent=progress.set_done)
+                )
+            finally:
+                progress.finish()
     sys.stderr.write(f"{sent} messages sent to {settings.touchpoints_topic}\n")
     return 0
 

@@ -63,6 +63,7 @@ class Progress:
         self.started = clock()
         self._drawn_at: float | None = None
         self._shown = False
+        self._finished = False
 
     def lines_of(self, lines: Iterable[bytes]) -> Iterator[bytes]:
         """`lines`, counted as they are read."""
@@ -91,11 +92,14 @@ class Progress:
             self._shown = False
 
     def finish(self) -> None:
-        """Draw the final counts and leave them on their own line."""
+        """Draw the final counts and leave them on their own line; once, and only if a line was read."""
+        if self._drawn_at is None or self._finished:
+            return
         self._draw(self.clock())
         self.stream.write("\n")
         self.stream.flush()
         self._shown = False
+        self._finished = True
 
     def text(self, now: float) -> str:
         elapsed = now - self.started

@@ -45,3 +45,14 @@ def test_clear_erases_the_line_before_other_output() -> None:
 
 def test_nothing_is_wanted_where_stderr_is_no_terminal() -> None:
     assert not wanted(io.StringIO())
+
+
+def test_finish_draws_once_and_not_at_all_before_the_first_line() -> None:
+    screen = io.StringIO()
+    progress = Progress(screen, None, "sent", clock=FakeClock())
+    progress.finish()
+    assert screen.getvalue() == ""
+    list(progress.lines_of([b"one\n"]))
+    progress.finish()
+    progress.finish()
+    assert screen.getvalue().count("\n") == 1
