@@ -58,7 +58,7 @@ _CAUSE = "The above exception was the direct cause of the following exception:"
 _CONTEXT = "During handling of the above exception, another exception occurred:"
 
 
-def configure_logging(level: str, log_format: str, stream: TextIO | None = None) -> logging.Handler:
+def configure_logging(level: str, log_format: str, stream: TextIO | None = None) -> LogHandler:
     """Make the root logger's only handler ours, at `level` (a key of LEVELS), in `log_format`."""
     withhold = LEVELS[level] > logging.DEBUG
     formatter = JsonFormatter(withhold) if log_format == "json" else TextFormatter(withhold)
