@@ -28,6 +28,8 @@ SETTINGS_FILE_VARIABLE = ENV_PREFIX + "SETTINGS_FILE"
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 ROLES = ("all", "ingest", "detect")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,11 @@ class Settings:
     far ahead moves its input partition's clock, hence the watermark, as far: keep it short."""
     embedded_broker: bool = False
     """The broker is the embedded Tansu: work around its end-offset answer in table recovery."""
+    log_level: str = "warning"
+    """debug, info, warning or error, for every command; `sentinel worker --loglevel` wins. Customer
+    ids and exception messages that may quote input appear only at debug."""
+    log_format: str = "text"
+    """text (one line per record, for people) or json (one object per line, for log collectors)."""
 
     @classmethod
     def load(cls, path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
@@ -107,6 +114,9 @@ class Settings:
         """Build from {field: (where it came from, raw value)}; text values are parsed."""
         fields = {spec.name: spec for spec in dataclasses.fields(cls)}
         parsed = {name: _parse(fields[name], where, raw) for name, (where, raw) in values.items()}
+        for name in ("log_level", "log_format"):
+            if isinstance(parsed.get(name), str):
+                parsed[name] = parsed[name].strip().lower()
         settings = cls(**parsed)
         settings._check()
         return settings
@@ -133,6 +143,10 @@ class Settings:
             raise ConfigError(f"sasl_username must be set with security_protocol {self.security_protocol}")
         if self.ssl_keyfile and not self.ssl_certfile:
             raise ConfigError("ssl_keyfile is set but ssl_certfile is not (the client certificate)")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
 
 
 def known_variables() -> list[str]:
