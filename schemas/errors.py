@@ -66,3 +66,12 @@ class BrokerError(SentinelError, RuntimeError):
     """The broker refused a request or failed (a topic disagrees, the embedded broker would not run)."""
 
     exit_code = 8
+
+
+class InvalidAlert(SentinelError, ValueError):
+    """Bytes that are no alert event of the published contract; `field` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
