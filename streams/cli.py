@@ -128,6 +128,29 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="print the alert events as JSON")
     tail.set_defaults(run=cmd_tail)
 
+    deliver = commands.add_parser(
+        "deliver", help="deliver alerts to Alertmanager or a webhook (a consumer group on the alert topic)"
+    )
+    targets = deliver.add_subparsers(dest="target", required=True, metavar="TARGET")
+    for target, text, url in (
+        (
+            "alertmanager",
+            "post alerts to Alertmanager's v2 API, open episodes kept firing",
+            "http://host:9093",
+        ),
+        ("webhook", "POST each alert as a signed CloudEvent, retried, dead-lettered", "https://host/path"),
+    ):
+        delivery = targets.add_parser(target, help=text)
+        delivery.add_argument("--url", required=True, help=f"where to deliver ({url})")
+        delivery.add_argument(
+            "--settings", help="settings file (TOML, [sentinel] table); env SENTINEL_* wins"
+        )
+        delivery.add_argument(
+            "--include-holdouts", action="store_true", help="deliver the alerts of held-out customers too"
+        )
+        delivery.add_argument("--loglevel", default="warning")
+        delivery.set_defaults(run=cmd_deliver)
+
     demo = commands.add_parser("demo", help="embedded broker + worker + live lifecycle traffic")
     demo.add_argument("--customers", type=int, default=3000)
     demo.add_argument("--days-per-second", type=float, default=2.0, help="event-time acceleration")
@@ -210,6 +233,19 @@ def cmd_tail(args: argparse.Namespace) -> int:
         ),
     )
     return 0
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    from streams.delivery.run import run_delivery
+    from streams.settings import Settings
+
+    return run_delivery(
+        Settings.load(args.settings),
+        args.target,
+        args.url,
+        include_holdouts=args.include_holdouts,
+        loglevel=args.loglevel,
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
