@@ -26,7 +26,7 @@ none), `customer` and `alert_id`. Annotations: `summary`, `recommendation`,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -121,11 +121,12 @@ class Mapper:
 
 @dataclass(frozen=True, slots=True)
 class Post:
-    """One alert to post, and the record it comes from."""
+    """One alert to post, the record it comes from, and the open episodes' change once it is accepted."""
 
     alert: dict[str, Any]
     kind: str
     record: ConsumerRecord
+    change: Change | None = None
 
 
 @dataclass(slots=True)
@@ -133,9 +134,17 @@ class Round:
     """What a round of alert records asks of Alertmanager and of the state topic."""
 
     posts: list[Post] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     invalid: list[tuple[ConsumerRecord, InvalidAlert]] = field(default_factory=list)
+
+    def changes(self, refused: Collection[int] = ()) -> list[Change]:
+        """The episode changes of the posts; a firing Alertmanager refused opens nothing (it would
+        refuse every re-post too), while a refused resolution still closes its episode."""
+        return [
+            post.change
+            for index, post in enumerate(self.posts)
+            if post.change is not None and not (index in refused and post.kind == "fired")
+        ]
 
 
 def plan(
@@ -167,16 +176,16 @@ def plan(
         if alert.fired and alert.notice:
             planned.posts.append(Post(mapping.firing(alert, now_ms), "notice", record))
         elif alert.fired:
-            planned.posts.append(Post(mapping.firing(alert, now_ms), "fired", record))
-            planned.changes.append(Change(record.partition, alert.alert_id, alert, record.value))
+            change = Change(record.partition, alert.alert_id, alert, record.value)
+            planned.posts.append(Post(mapping.firing(alert, now_ms), "fired", record, change))
             opened[key] = alert
         else:
             fired = opened[key] if key in opened else held(*key)
             if fired is None:
                 planned.skipped.append("unknown_episode")
                 continue
-            planned.posts.append(Post(mapping.resolved(fired, alert, now_ms), "resolved", record))
-            planned.changes.append(Change(record.partition, alert.alert_id, None, None))
+            change = Change(record.partition, alert.alert_id, None, None)
+            planned.posts.append(Post(mapping.resolved(fired, alert, now_ms), "resolved", record, change))
             opened[key] = None
     return planned
 
@@ -207,17 +216,14 @@ class AlertmanagerTarget:
         include_holdouts: bool = False,
     ) -> None:
         self.settings = settings
-        self.url = api_url(url)
-        self.session = session
+        self.alertmanager = AlertmanagerClient(url, session, settings.delivery_timeout, retry)
         self.producer = producer
         self.episodes = episodes
         self.metrics = metrics
-        self.retry = retry
         self.clock_ms = clock_ms
         self.monotonic = monotonic
         self.include_holdouts = include_holdouts
         self.mapping = Mapper.from_settings(settings)
-        self.timeout = aiohttp.ClientTimeout(total=settings.delivery_timeout / 1000)
         self.next_repost = 0.0
 
     def owns(self, partition: int) -> bool:
@@ -242,7 +248,7 @@ class AlertmanagerTarget:
         planned = plan(
             records, self.episodes.get, self.mapping, now_ms, include_holdouts=self.include_holdouts
         )
-        refused = await self._post([post.alert for post in planned.posts])
+        refused = await self.alertmanager.post([post.alert for post in planned.posts])
         accepted_at = self.clock_ms()
         dead_letters = [
             dead_letter(
@@ -262,9 +268,10 @@ class AlertmanagerTarget:
                         1,
                     )
                 )
-        writes: list[Record] = [self.episodes.record(change) for change in planned.changes]
+        changes = planned.changes(refused)
+        writes: list[Record] = [self.episodes.record(change) for change in changes]
         await send_acknowledged(self._producer, writes + dead_letters, on_retry=self.metrics.count_retry)
-        self.episodes.apply(planned.changes)
+        self.episodes.apply(changes)
         for index, post in enumerate(planned.posts):
             if index not in refused:
                 self.metrics.count_delivered(post.kind, post.record.timestamp, accepted_at)
@@ -283,7 +290,7 @@ class AlertmanagerTarget:
         now_ms = self.clock_ms()
         alerts = [self.mapping.firing(fired, now_ms) for fired in self.episodes]
         if alerts:
-            refused = await self._post(alerts)
+            refused = await self.alertmanager.post(alerts)
             for index, problem in refused.items():
                 log.error("Alertmanager refused the open episode %s: %s", alerts[index]["labels"], problem)
             self.metrics.count_reposted(len(alerts) - len(refused))
@@ -291,21 +298,33 @@ class AlertmanagerTarget:
     async def _producer(self) -> AIOKafkaProducer:
         return self.producer
 
-    async def _post(self, alerts: Sequence[dict[str, Any]]) -> dict[int, str]:
+
+class AlertmanagerClient:
+    """Posts to one Alertmanager's v2 API until it takes the alerts, or refuses some for good."""
+
+    def __init__(
+        self, url: str, session: aiohttp.ClientSession, timeout_ms: int, retry: Callable[[str], Retry]
+    ) -> None:
+        self.url = api_url(url)
+        self.session = session
+        self.timeout = aiohttp.ClientTimeout(total=timeout_ms / 1000)
+        self.retry = retry
+
+    async def post(self, alerts: Sequence[dict[str, Any]]) -> dict[int, str]:
         """Post in chunks until Alertmanager takes them; the alerts it refuses, by index, with its answer."""
         refused: dict[int, str] = {}
         for start in range(0, len(alerts), POST_CHUNK):
             chunk = alerts[start : start + POST_CHUNK]
-            problem = await self._post_accepted(chunk)
+            problem = await self._accepted(chunk)
             if problem is None:
                 continue
             for offset, alert in enumerate(chunk):  # find the refused ones: it kept the others
-                alone = await self._post_accepted([alert])
+                alone = await self._accepted([alert])
                 if alone is not None:
                     refused[start + offset] = alone
         return refused
 
-    async def _post_accepted(self, alerts: Sequence[dict[str, Any]]) -> str | None:
+    async def _accepted(self, alerts: Sequence[dict[str, Any]]) -> str | None:
         """None once Alertmanager accepted the alerts, or its answer when it refuses them for good;
         anything else (down, slow, 5xx, a wrong address) is tried again with backoff."""
         retry = self.retry(f"posting {len(alerts)} alerts to {shown_url(self.url)}")

@@ -14,12 +14,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from agents.replay import replay
 from schemas import codec
 from schemas.alerts import notice_patterns, parse_alert
 from schemas.timestamps import MINUTE, SECOND, parse_instant
 from streams.broker import create_topics, free_port
 from streams.clients import produce_lines
+from streams.delivery.alertmanager import AlertmanagerClient
+from streams.delivery.loop import Retry
 from streams.verify import closing_events, comparable, expected_alerts
 from streams.worker import WorkerProcess
 
@@ -241,3 +245,30 @@ def test_alertmanager_down_holds_the_alerts_uncommitted_and_loses_none(
         first.stop()
         second.stop()
         alertmanager.stop()
+
+
+async def test_alerts_alertmanager_refuses_are_told_apart_from_those_it_kept(tmp_path: Path) -> None:
+    """Alertmanager answers 400 to a post with one invalid alert but keeps the valid ones: the client
+    finds the refused one by posting them one by one, and leaves the others be."""
+    with Alertmanager(tmp_path / "alertmanager", alertmanager_config()) as alertmanager:
+        stopping = asyncio.Event()
+        async with aiohttp.ClientSession() as session:
+            client = AlertmanagerClient(
+                alertmanager.url, session, 5 * SECOND, lambda what: Retry(what, stopping, 0.1, 1.0)
+            )
+            good = [
+                {"labels": {"alertname": "lead_not_followed_up", "alert_id": f"a-{number}"}, "endsAt": AHEAD}
+                for number in range(3)
+            ]
+            bad = {
+                "labels": {"alertname": "lead_not_followed_up", "alert_id": "backwards"},
+                "startsAt": "2024-01-02T00:00:00Z",
+                "endsAt": "2024-01-01T00:00:00Z",
+            }
+            refused = await client.post([good[0], bad, *good[1:]])
+        assert list(refused) == [1]
+        assert refused[1].startswith("HTTP 400: ") and "start time must be before end time" in refused[1]
+        assert {alert["labels"]["alert_id"] for alert in alertmanager.alerts()} == {"a-0", "a-1", "a-2"}
+
+
+AHEAD = "2099-01-01T00:00:00Z"

@@ -84,7 +84,7 @@ def test_a_firing_is_posted_ending_a_horizon_ahead_and_kept_open() -> None:
         "endsAt": format_instant(NOW + 4 * MINUTE),
         "generatorURL": "http://sentinel.example:9108/customers/C-1001",
     }
-    (change,) = result.changes
+    (change,) = result.changes()
     assert (change.partition, change.alert_id, change.value) == (2, "episode-1", render(fired))
     assert change.fired == parse_alert(render(fired))
     assert result.skipped == [] and result.invalid == []
@@ -105,7 +105,7 @@ def test_a_resolution_keeps_its_firings_labels_and_ends_at_its_event_time() -> N
         "resolution": "contact",
         "resolved_at": "2024-03-04T10:00:00Z",
     }
-    (change,) = result.changes
+    (change,) = result.changes()
     assert (change.alert_id, change.fired, change.value) == ("episode-1", None, None), "a tombstone"
 
 
@@ -113,12 +113,12 @@ def test_a_firing_and_its_resolution_in_one_round_are_posted_in_order_and_leave_
     result = planned(record(alert(), 0), record(resolution(), 1))
     assert [post.kind for post in result.posts] == ["fired", "resolved"]
     assert result.posts[0].alert["labels"] == result.posts[1].alert["labels"]
-    assert [change.fired is None for change in result.changes] == [False, True]
+    assert [change.fired is None for change in result.changes()] == [False, True]
 
 
 def test_a_resolution_of_an_episode_not_held_is_skipped() -> None:
     result = planned(record(resolution()))
-    assert result.posts == [] and result.changes == []
+    assert result.posts == [] and result.changes() == []
     assert result.skipped == ["unknown_episode"]
     other_partition = planned(record(resolution(), partition=1), held={"episode-1": alert()})
     assert other_partition.skipped == ["unknown_episode"], "episodes are held per partition"
@@ -130,7 +130,7 @@ def test_a_notice_is_posted_once_and_never_kept() -> None:
     (post,) = result.posts
     assert post.kind == "notice"
     assert post.alert["endsAt"] == format_instant(NOW + 4 * MINUTE)
-    assert result.changes == []
+    assert result.changes() == []
 
 
 def test_a_pattern_without_danger_point_has_no_such_label() -> None:
@@ -153,9 +153,9 @@ def test_held_out_customers_are_skipped_unless_included() -> None:
     event["data"]["holdout"] = True
     held_out = record(codec.dumps(event))
     skipped = planned(held_out)
-    assert (skipped.posts, skipped.changes, skipped.skipped) == ([], [], ["holdout"])
+    assert (skipped.posts, skipped.changes(), skipped.skipped) == ([], [], ["holdout"])
     included = planned(held_out, include_holdouts=True)
-    assert [post.kind for post in included.posts] == ["fired"] and len(included.changes) == 1
+    assert [post.kind for post in included.posts] == ["fired"] and len(included.changes()) == 1
 
 
 def test_bytes_that_are_no_alert_are_set_aside_with_the_reason() -> None:
@@ -178,3 +178,13 @@ def test_the_horizon_is_four_resend_intervals_and_the_api_path_is_v2() -> None:
     assert HORIZON_INTERVALS == 4 and mapper.horizon_ms == 360 * SECOND
     assert api_url("http://alertmanager:9093") == "http://alertmanager:9093/api/v2/alerts"
     assert api_url("https://ops.example/alertmanager/") == "https://ops.example/alertmanager/api/v2/alerts"
+
+
+def test_a_refused_firing_opens_nothing_and_a_refused_resolution_still_closes() -> None:
+    result = planned(record(alert(), 0), record(alert(alert_id="episode-2"), 1), record(resolution(), 2))
+    assert [post.kind for post in result.posts] == ["fired", "fired", "resolved"]
+    kept = result.changes(refused={0, 2})
+    assert [(change.alert_id, change.fired is None) for change in kept] == [
+        ("episode-2", False),
+        ("episode-1", True),
+    ]
