@@ -92,7 +92,7 @@ class OpenEpisodes:
         while True:
             try:
                 loaded = await self._read(wanted)
-            except KafkaError as error:
+            except (KafkaError, TimeoutError) as error:
                 await backoff.wait(error)
             else:
                 backoff.succeeded()
@@ -137,4 +137,7 @@ class OpenEpisodes:
         try:
             episodes[key] = parse_alert(value)
         except InvalidAlert as error:
-            log.error("%s: the open episode %s is no alert (%s); leaving it out", self.topic, key, error)  # noqa: TRY400 (the reason is the message; no traceback)
+            problem = str(error)
+        else:
+            return
+        log.error("%s: the open episode %s is no alert (%s); leaving it out", self.topic, key, problem)
