@@ -229,10 +229,7 @@ def register_detector(
         header = [("sentinel-processed-at", str(int(sent_at * 1000)).encode())]
         await send([Record(topics.alerts, a.subject.encode(), render(a), header, None) for a, _ in alerts])
         for alert, received_ms in alerts:
-            if alert.firing:
-                metrics.alerts_fired.labels(alert.pattern, alert.severity).inc()
-            else:
-                metrics.alerts_resolved.labels(alert.pattern, alert.severity).inc()
+            metrics.count_alert(alert)
             if received_ms is not None:
                 metrics.alert_latency.observe(max(0.0, sent_at - received_ms / 1000))
 
@@ -288,6 +285,8 @@ def register_detector(
         metrics.redelivered.inc(counters.redelivered)
         metrics.internal_errors.labels("event").inc(counters.event_errors)
         metrics.internal_errors.labels("deadline").inc(counters.deadline_errors)
+        for pattern, held in counters.held.items():
+            metrics.alerts_held.labels(pattern).inc(held)
         runtime.counters = type(counters)()
         if runtime.engine.watermark != BEFORE_TIME:
             metrics.watermark.labels(label).set(runtime.engine.watermark / 1000)

@@ -24,11 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, replace
 from hashlib import blake2b
+from typing import Any
 
-from agents import lifecycle
+from agents import commands, lifecycle
 from agents.config import Config
 from agents.deadlines import DeadlineIndex
-from agents.patterns import CATALOG_ORDER
+from agents.patterns import CATALOG_ORDER, Pattern
 from agents.state import CustomerState, Unsettled, alert_identity, readable_next_due
 from agents.step import Step
 from schemas.alerts import Alert
@@ -36,6 +37,9 @@ from schemas.batches import Origin
 from schemas.events import TYPES, Touchpoint
 
 BEFORE_TIME = -(1 << 62)
+TRANSACTIONAL = "transactional"
+"""The `marketing.sent` kind no pattern sees: order confirmations, invoices by mail, password resets."""
+Reaction = Callable[[Step, Touchpoint], None]
 UNDO_LOG_LIMIT = 32
 """Events and watermark moves kept per customer to roll it back; beyond them it is checkpointed."""
 MAX_UNSETTLED_EVENTS = 512
@@ -127,12 +131,30 @@ class Engine:
         self._since_flush: dict[str, list[tuple[int, Touchpoint | None, Origin | None]]] = {}
         """Per customer, the events and watermark moves applied since its last flush or checkpoint:
         what `_restore` applies again to roll the customer back to before a failing step."""
-        self._step = Step(config.engine.new_customer_period)
-        self._patterns = {pattern.name: pattern for pattern in config.patterns}
+        self._step = Step(config.engine.new_customer_period, config.holdout)
+        by_segment: dict[str | None, tuple[Pattern[Any], ...]] = {None: (*config.patterns, *config.disabled)}
+        by_segment.update(config.segments)
+        live = {pattern.name for catalog in by_segment.values() for pattern in catalog if pattern.enabled}
+        self._patterns_by_segment = {
+            segment: {pattern.name: pattern for pattern in catalog if pattern.name in live}
+            for segment, catalog in by_segment.items()
+        }
+        """Per segment the config names (None: the pattern tables), the patterns switched on anywhere."""
+        self._patterns = self._patterns_by_segment[None]
         self._reactions: dict[str, tuple[Callable[[Step, Touchpoint], None], ...]] = {
             kind: tuple(p.on_event for p in config.patterns if kind in p.reacts_to) for kind in TYPES
         }
         """Per event type, the `on_event` of each pattern reacting to it, in catalog order."""
+        self._segment_reactions: dict[str | None, dict[str, tuple[tuple[Reaction, bool], ...]]] | None = None
+        """With segments: per segment, per event type, each reacting pattern and whether it is on."""
+        if config.segments:
+            self._segment_reactions = {
+                segment: {
+                    kind: tuple((p.on_event, p.enabled) for p in patterns.values() if kind in p.reacts_to)
+                    for kind in TYPES
+                }
+                for segment, patterns in self._patterns_by_segment.items()
+            }
         if waiting is not None:
             self.deadlines.rebuild(waiting)
         elif self.stored:
@@ -177,6 +199,11 @@ class Engine:
         active.clear()
         return changes
 
+    def drain_held(self) -> list[str]:
+        """The patterns whose alerts a snooze held back since the last call, one per alert."""
+        held, self._step.held_back = self._step.held_back, []
+        return [pattern for pattern, _ in held]
+
     def drain_failures(self) -> list[Failure]:
         """Hand over the events and deadlines the engine failed on since the last call."""
         failures, self.failures = self.failures, []
@@ -207,12 +234,11 @@ class Engine:
             self.latest_event_time = time
             if self.follow_event_time:
                 self.advance_to(time - self.lateness)
-        alerts = self._step.alerts
-        first = len(alerts)
+        mark = self._mark()
         try:
             self._take(event, origin)
         except Exception as error:  # noqa: BLE001 (the error policy: one event's failure stays with it)
-            del alerts[first:]
+            self._undo_since(mark)
             self._restore(subject)
             self._fail(Failure(subject, event, error))
             return
@@ -275,10 +301,11 @@ class Engine:
                 counts.unknown_cases += 1
         else:
             unsettled.events.append(event)
-            first = len(self._step.alerts)
+            alerts_before, held_before = self._mark()
             if self._apply(subject, state, event) == lifecycle.UNKNOWN_CASE:
                 counts.unknown_cases += 1
-            unsettled.emitted += (alert_identity(alert) for alert in self._step.alerts[first:])
+            unsettled.emitted += (alert_identity(alert) for alert in self._step.alerts[alerts_before:])
+            unsettled.emitted += (identity for _, identity in self._step.held_back[held_before:])
             if len(unsettled.events) > MAX_UNSETTLED_EVENTS:
                 state = self._settle(subject, state, unsettled.deadline)
         self.touched.add(subject)
@@ -296,9 +323,8 @@ class Engine:
         deadlines = self.deadlines
         if not deadlines.any_due(watermark):
             return
-        alerts = self._step.alerts
         for due, subject in deadlines.pop_due(watermark):
-            first = len(alerts)
+            mark = self._mark()
             try:
                 state = self.state(subject)
                 if state is None:
@@ -308,7 +334,7 @@ class Engine:
                 else:
                     self._fire_due(subject, state, due)
             except Exception as error:  # noqa: BLE001 (the error policy, as for events)
-                del alerts[first:]
+                self._undo_since(mark)
                 self._restore(subject)
                 failing = self._step.firing
                 self._drop_deadline(subject, failing)
@@ -336,7 +362,14 @@ class Engine:
         self.deadlines.rebuild(waiting)
 
     def _apply(self, subject: str, state: CustomerState, event: Touchpoint) -> str | None:
-        """The shared rules, then every pattern reacting to the event; returns the lifecycle transition."""
+        """The shared rules, then every pattern reacting to the event; returns the lifecycle transition.
+        A command only records itself, and a transactional send is invisible (actions.md)."""
+        kind = event.type
+        if kind in commands.COMMANDS:
+            commands.apply(state, event)
+            return None
+        if kind == "marketing.sent" and event.data.get("kind") == TRANSACTIONAL:
+            return None
         step = self._step
         step.begin(subject, state, event)
         transition = lifecycle.apply(state, event)
@@ -344,8 +377,15 @@ class Engine:
             step.transition = transition
             if transition in (lifecycle.LOST_NOW, lifecycle.CHURNED_NOW):
                 step.close_all(event.time, transition, self._patterns, _watch_order)
-        for on_event in self._reactions[event.type]:
-            on_event(step, event)
+        segments = self._segment_reactions
+        if segments is None:
+            for on_event in self._reactions[kind]:
+                on_event(step, event)
+        else:
+            for react, enabled in (segments.get(state.segment) or segments[None])[kind]:
+                step.enabled = enabled
+                react(step, event)
+            step.enabled = True
         return transition
 
     def _catch_up(self, subject: str, state: CustomerState) -> CustomerState:
@@ -369,8 +409,7 @@ class Engine:
         met then (their alerts are out already)."""
         log = self._since_flush.pop(subject, [])
         self.active.pop(subject, None)
-        counts, alerts, watermark = replace(self.counts), self._step.alerts, self.watermark
-        first = len(alerts)
+        counts, watermark, mark = replace(self.counts), self.watermark, self._mark()
         try:
             state = self.state(subject)
             self.deadlines.set_due(subject, state.next_due() if state is not None else 0)
@@ -384,7 +423,7 @@ class Engine:
             log = []
             self.active.pop(subject, None)
         self.watermark = watermark
-        del alerts[first:]
+        self._undo_since(mark)
         self.counts = counts
         if log:
             self._since_flush[subject] = log
@@ -430,33 +469,46 @@ class Engine:
         assert unsettled is not None
         rerun = CustomerState.decode(unsettled.checkpoint)
         rerun.recent_ids = state.recent_ids
-        alerts = self._step.alerts
-        first = len(alerts)
+        alerts, held_back = self._step.alerts, self._step.held_back
+        first, first_held = self._mark()
         ahead: Unsettled | None = None
-        settled_alerts = 0
+        settled_alerts = settled_held = 0
         for event in sorted(unsettled.events, key=_event_time):
             if ahead is None:
                 self._fire_until(subject, rerun, min(watermark, event.time - 1))
                 due = rerun.next_due()
                 if due and due < event.time:
                     ahead = Unsettled(due, rerun.encode(), [], [])
-                    settled_alerts = len(alerts) - first
+                    settled_alerts, settled_held = len(alerts) - first, len(held_back) - first_held
             if ahead is not None:
                 ahead.events.append(event)
             self._apply(subject, rerun, event)
         if ahead is None:
             self._fire_until(subject, rerun, watermark)
-            settled_alerts = len(alerts) - first
+            settled_alerts, settled_held = len(alerts) - first, len(held_back) - first_held
         emitted = set(unsettled.emitted)
-        produced = alerts[first:]
-        alerts[first:] = [alert for alert in produced if alert_identity(alert) not in emitted]
+        produced = [alert_identity(alert) for alert in alerts[first:]]
+        produced_held = [identity for _, identity in held_back[first_held:]]
+        alerts[first:] = [
+            alert for alert, identity in zip(alerts[first:], produced, strict=True) if identity not in emitted
+        ]
+        held_back[first_held:] = [entry for entry in held_back[first_held:] if entry[1] not in emitted]
         if ahead is not None:
-            settled = {alert_identity(alert) for alert in produced[:settled_alerts]}
-            emitted.update(alert_identity(alert) for alert in produced[settled_alerts:])
+            settled = {*produced[:settled_alerts], *produced_held[:settled_held]}
+            emitted.update(produced[settled_alerts:], produced_held[settled_held:])
             ahead.emitted = sorted(emitted - settled)
         rerun.unsettled = ahead
         self.active[subject] = rerun
         return rerun
+
+    def _mark(self) -> tuple[int, int]:
+        """Where the step's outputs (alerts, alerts held back) stand now."""
+        return len(self._step.alerts), len(self._step.held_back)
+
+    def _undo_since(self, mark: tuple[int, int]) -> None:
+        """Forget the outputs since `mark`: what a failing step, or a rollback's replay, produced."""
+        del self._step.alerts[mark[0] :]
+        del self._step.held_back[mark[1] :]
 
     def _fire_until(self, subject: str, state: CustomerState, watermark: int) -> None:
         """Fire the customer's deadlines up to `watermark`, earliest first (those they re-arm too)."""
@@ -475,7 +527,9 @@ class Engine:
             watch = watches.get(key)
             if watch is None or watch.due != due:
                 continue
-            pattern = self._patterns.get(key.partition("|")[0])
+            patterns = self._patterns_by_segment.get(watch.segment) or self._patterns
+            pattern = patterns.get(key.partition("|")[0])
+            step.segment = watch.segment
             if pattern is None:
                 step.drop(key)
                 continue

@@ -216,6 +216,8 @@ class IngestLoop:
     on_routed: Callable[[Routed], None] = lambda routed: None
     on_lag: Callable[[TopicPartition, int], None] = lambda tp, lag: None
     on_retry: Callable[[], None] = lambda: None
+    on_contact: Callable[[], None] = lambda: None
+    """Called whenever the broker acknowledged a write (readiness: a poll answers empty without one)."""
     idle_after_ms: int | None = None
     """Report an input partition idle once caught up and silent this long (live operation; None: never)."""
     clocks: dict[str, int] = field(default_factory=dict)
@@ -282,6 +284,7 @@ class IngestLoop:
             for dead in routed.dead_letters
         )
         await send_acknowledged(self._producer, records, on_retry=self.on_retry)
+        self.on_contact()
         self.on_routed(routed)
 
     async def _producer(self) -> AIOKafkaProducer:
@@ -314,6 +317,7 @@ class IngestLoop:
             Record(self.internal_topic, None, tick, [], partition) for partition in range(self.partitions)
         ]
         await send_acknowledged(self._producer, records, on_retry=self.on_retry)
+        self.on_contact()
 
     async def _idle_inputs(self, now: int, idle_after_ms: int) -> list[str]:
         """Assigned input partitions that are caught up and have been silent for `idle_after_ms`."""

@@ -33,6 +33,17 @@ def is_activity(event: Touchpoint) -> bool:
     )
 
 
+def phase_at(state: CustomerState, at: int, new_customer_period: int) -> str:
+    """The customer's phase at event time `at` (a deadline may fire after later events)."""
+    if state.status != ACTIVE and at >= state.status_since:
+        return "lost" if state.status == LOST else "churned"
+    if not state.first_order_at or at < state.first_order_at:
+        return "negotiating" if state.offer_open_at(at) else "prospect"
+    if state.returned or at > state.first_order_at + new_customer_period:
+        return "established"
+    return "new_customer"
+
+
 def apply(state: CustomerState, event: Touchpoint) -> str | None:
     """Update the shared facts; returns LOST_NOW, CHURNED_NOW, RETURNED, UNKNOWN_CASE or None."""
     kind, data, at = event.type, event.data, event.time

@@ -103,6 +103,8 @@ class PartitionCounters:
     redelivered: int = 0
     event_errors: int = 0
     deadline_errors: int = 0
+    held: dict[str, int] = field(default_factory=dict)
+    """Alerts a snooze held back, by pattern."""
 
 
 @dataclass(slots=True)
@@ -197,6 +199,9 @@ class PartitionRuntime:
         alerts.extend((alert, None) for alert in engine.drain())
         for failure in engine.drain_failures():
             self._on_failure(failure)
+        held = self.counters.held
+        for pattern in engine.drain_held():
+            held[pattern] = held.get(pattern, 0) + 1
         self._changes.update(engine.flush())
 
     def take_writes(self) -> RoundWrites:

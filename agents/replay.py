@@ -49,6 +49,7 @@ def run_replay(
                 emit(render(alert))
         for failure in engine.drain_failures():
             reject(number, failure_as_rejected(failure))
+        engine.drain_held()
         if len(engine.active) >= ACTIVE_CUSTOMERS_LIMIT:
             engine.flush()
     engine.finish(until)

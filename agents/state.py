@@ -44,10 +44,15 @@ class Watch:
     triggers: list[str] | None = None
     fired_at: int = 0
     severity: str = ""
+    segment: str | None = None
+    """The customer's segment when the deadline was armed or the episode fired: its thresholds
+    are the ones that apply, and its alerts name it."""
 
     def as_list(self) -> list[Any]:
         """The fields in order, without the trailing ones that hold their defaults."""
-        return _without_trailing_defaults([self.due, self.since, self.triggers, self.fired_at, self.severity])
+        return _without_trailing_defaults(
+            [self.due, self.since, self.triggers, self.fired_at, self.severity, self.segment]
+        )
 
 
 @dataclass(slots=True)
@@ -138,6 +143,10 @@ class CustomerState:
     watches: dict[str, Watch] | None = None
     memo: dict[str, Any] | None = None
     unsettled: Unsettled | None = None
+    segment: str | None = None
+    """The segment the customer belongs to (`customer.segmented`); None: none."""
+    snoozes: dict[str, list[list[int]]] | None = None
+    """Per snooze key (a pattern or "*"), the [start, end) event-time ranges it holds (`agents.commands`)."""
     origin: Origin = NO_ORIGIN
     """Where the last event applied to this customer was read. A customer's events come from one
     input partition in offset order, so an event read there again (a message redelivered after a
@@ -202,6 +211,8 @@ class CustomerState:
                     {key: watch.as_list() for key, watch in self.watches.items()} if self.watches else None,
                     self.memo,
                     self.unsettled.as_list() if self.unsettled is not None else None,
+                    self.segment,
+                    self.snoozes,
                 ]
             )
         )
@@ -229,6 +240,10 @@ class CustomerState:
             state.memo = fields[15]
         if len(fields) > 16 and fields[16]:
             state.unsettled = Unsettled.from_list(fields[16], subject)
+        if len(fields) > 17:
+            state.segment = fields[17]
+        if len(fields) > 18:
+            state.snoozes = fields[18]
         return state
 
 

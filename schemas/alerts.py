@@ -27,6 +27,28 @@ from schemas.timestamps import format_instant, parse_instant
 SOURCE = "touchpoint-sentinel"
 FIRED = "alert.fired"
 RESOLVED = "alert.resolved"
+PATTERNS = (
+    "lead_not_followed_up",
+    "wrong_channel",
+    "irrelevant_content",
+    "over_communication",
+    "contact_person_changed",
+    "competitor_in_negotiation",
+    "post_sale_abandonment",
+    "post_purchase_dissonance",
+    "new_customer_flooding",
+    "missing_appreciation",
+    "endless_case",
+    "hidden_costs",
+    "costly_change_request",
+    "innovation_gap",
+    "silent_lane_change",
+    "complaint_unanswered",
+    "detractor_feedback",
+    "advisor_exit_risk",
+)
+"""The catalog's patterns, in the order of shared/spec/patterns.md: what an alert's `pattern` may be
+and what a snooze may name (agents/patterns implements one module for each; a test holds them equal)."""
 SEVERITIES = ("warning", "critical")
 PHASES = ("prospect", "negotiating", "new_customer", "established", "lost", "churned")
 RESOLUTIONS = (
@@ -61,6 +83,10 @@ class Alert:
     evidence: dict[str, Any] = field(default_factory=dict)
     trigger_event_ids: list[str] = field(default_factory=list)
     resolution: str | None = None
+    segment: str | None = None
+    """The customer's segment whose thresholds applied (repeated on the resolution)."""
+    holdout: bool = False
+    """The customer is in the holdout group: alerted as usual, not acted on (actions.md)."""
 
     @property
     def type(self) -> str:
@@ -109,6 +135,8 @@ def to_cloudevent(alert: Alert) -> dict[str, Any]:
             "evidence": alert.evidence,
             "trigger_event_ids": alert.trigger_event_ids,
             "resolution": alert.resolution,
+            "segment": alert.segment,
+            "holdout": alert.holdout,
         },
     }
 

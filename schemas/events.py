@@ -21,18 +21,25 @@ Limits the contract leaves to the processor:
 - Numbers: a JSON number too large for a double (1e400) or a NaN/Infinity
   token is not JSON to orjson (`invalid_json`); amounts must be finite, so
   one from elsewhere that is infinite or NaN is `invalid_field`.
+
+The commands of shared/spec/actions.md are touchpoints too: `alert.snoozed`
+and `alert.unsnoozed` (a `pattern` of the catalog or `*`; `until` not before
+the event and at most 366 days after it) and `customer.segmented` (a
+`segment` of 1-64 letters, digits, `_` or `-`, or null: no segment).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from schemas import codec
+from schemas.alerts import PATTERNS
 from schemas.errors import InvalidEvent
-from schemas.timestamps import HOUR, format_instant, parse_instant
+from schemas.timestamps import DAY, HOUR, format_instant, parse_instant
 
 MAX_EVENT_BYTES = 64 * 1024
 MAX_SUBJECT_CHARS = 128
@@ -146,6 +153,42 @@ def _deeper_than(value: dict[Any, Any] | list[Any], levels: int) -> bool:
 
 
 _DIRECTION = _one_of(DIRECTIONS)
+SNOOZE_TARGETS = frozenset({*PATTERNS, "*"})
+SNOOZE_HORIZON_MS = 366 * DAY
+"""How far after its own time a snooze may reach."""
+SEGMENT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _instant(value: Any) -> bool:
+    if type(value) is not str:
+        return False
+    try:
+        parse_instant(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _segment_name(value: Any) -> bool:
+    return type(value) is str and SEGMENT_NAME.fullmatch(value) is not None
+
+
+def _snooze_window(data: Mapping[str, Any], time: int) -> str | None:
+    """What is wrong with a snooze's `until` for an event at `time`, if anything."""
+    until = parse_instant(data["until"])
+    if until < time:
+        return "data.until must not be before the event's time"
+    if until > time + SNOOZE_HORIZON_MS:
+        return "data.until must be at most 366 days after the event's time"
+    return None
+
+
+WHOLE_EVENT_CHECKS: Mapping[str, Callable[[Mapping[str, Any], int], str | None]] = {
+    "alert.snoozed": _snooze_window,
+}
+"""Checks that need more than one field (run after the field checks passed): type -> why it fails."""
+NULLABLE: frozenset[tuple[str, str]] = frozenset({("customer.segmented", "segment")})
+"""Fields that must be present but may be null (no segment)."""
 
 # type -> {field: (required, check, what a valid value is)}
 DATA_FIELDS: Mapping[str, Mapping[str, tuple[bool, FieldCheck, str]]] = {
@@ -217,6 +260,19 @@ DATA_FIELDS: Mapping[str, Mapping[str, tuple[bool, FieldCheck, str]]] = {
     },
     "contract.cancelled": {"reason": (False, _text, "a non-empty string")},
     "customer.erased": {},
+    "alert.snoozed": {
+        "pattern": (True, _one_of(SNOOZE_TARGETS), 'a pattern of the catalog or "*"'),
+        "until": (True, _instant, "an RFC 3339 time with a zone"),
+        "by": (False, _text, "a non-empty string"),
+        "reason": (False, _text, "a non-empty string"),
+    },
+    "alert.unsnoozed": {
+        "pattern": (True, _one_of(SNOOZE_TARGETS), 'a pattern of the catalog or "*"'),
+        "by": (False, _text, "a non-empty string"),
+    },
+    "customer.segmented": {
+        "segment": (True, _segment_name, "1 to 64 letters, digits, '_' or '-', or null"),
+    },
 }
 TYPES = tuple(DATA_FIELDS)
 
@@ -282,7 +338,7 @@ def _parse_well_formed(
     for name, (required, check, _) in fields.items():
         value = data.get(name)
         if value is None:
-            if required or name in data:
+            if (required or name in data) and not (name in data and (event_type, name) in NULLABLE):
                 return None
         elif not check(value):
             return None
@@ -291,6 +347,9 @@ def _parse_well_formed(
     except ValueError:
         return None
     if not_after_ms is not None and time > not_after_ms:
+        return None
+    whole = WHOLE_EVENT_CHECKS.get(event_type)
+    if whole is not None and whole(data, time) is not None:
         return None
     return Touchpoint(event_id, source, event_type, subject, time, data)
 
@@ -335,11 +394,17 @@ def _parse_rule_by_rule(obj: object, not_after_ms: int | None) -> Touchpoint:
         value = data.get(name)
         if value is None:
             if name in data:
+                if (event_type, name) in NULLABLE:
+                    continue
                 raise InvalidEvent("invalid_field", f"data.{name} must be {expected}, not null")
             if required:
                 raise InvalidEvent("missing_field", f"{event_type} needs data.{name}")
         elif not check(value):
             raise InvalidEvent("invalid_field", f"data.{name} must be {expected}")
+    whole = WHOLE_EVENT_CHECKS.get(event_type)
+    problem = whole(data, time) if whole is not None else None
+    if problem is not None:
+        raise InvalidEvent("invalid_field", problem)
     if not_after_ms is not None and time > not_after_ms:
         raise InvalidEvent(
             "time_in_future",

@@ -28,6 +28,7 @@ from agents.detect import Detection, owned_partitions, register_detector
 from agents.ingest import MAX_REQUEST_BYTES, IngestLoop, Routed, wall_clock_ms
 from agents.partition import IdleAdvance, Topics
 from streams.broker import create_topics, use_true_end_offsets
+from streams.http import BrokerContact, WorkerEndpoint, advertised_url
 from streams.kafka import (
     STOP_TIMEOUT,
     Backoff,
@@ -52,6 +53,8 @@ class SentinelApp:
     metrics: Metrics
     registry: CollectorRegistry
     detection: Detection
+    endpoint: WorkerEndpoint
+    """The HTTP endpoint: metrics, health, readiness, the customer view."""
 
 
 def create_app(
@@ -62,7 +65,8 @@ def create_app(
         config = load_config(settings.thresholds_file) if settings.thresholds_file else Config.default()
     registry = registry if registry is not None else CollectorRegistry()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    metrics = Metrics.create(registry)
+    metrics = Metrics.create(registry, settings.role, config.segments)
+    contact = BrokerContact()
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in bootstrap_list(settings)],
@@ -79,6 +83,7 @@ def create_app(
         broker_session_timeout=settings.session_timeout / 1000,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3000),
         stream_wait_empty=False,
+        canonical_url=advertised_url(settings),
     )
     if settings.embedded_broker:
         use_true_end_offsets(app, settings)
@@ -130,11 +135,16 @@ def create_app(
     async def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await on_revoked(args[0] if args else kwargs.get("revoked", set()))
 
-    @app.task
-    async def ingest() -> None:
-        await _run_ingest(settings, metrics)
+    if settings.role == "all":
 
-    return SentinelApp(app, settings, config, metrics, registry, detection)
+        @app.task
+        async def ingest() -> None:
+            await run_ingest(settings, metrics, contact)
+
+    endpoint = WorkerEndpoint(
+        settings, registry, contact, wall_clock_ms, app, detection, topics.customers_changelog
+    )
+    return SentinelApp(app, settings, config, metrics, registry, detection, endpoint)
 
 
 async def declare_topics(settings: Settings) -> None:
@@ -155,13 +165,13 @@ async def declare_topics(settings: Settings) -> None:
     )
 
 
-async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
+async def run_ingest(settings: Settings, metrics: Metrics, contact: BrokerContact) -> None:
     """The ingest, started again after whatever stopped it (a broker away when its clients start,
     a bug), so that it never takes the worker down: one log line per failure, with backoff."""
     backoff = Backoff("the ingest")
     while True:
         try:
-            await _ingest(settings, metrics)
+            await _ingest(settings, metrics, contact)
         except KafkaError as error:
             await backoff.wait(error)
         except Exception as error:
@@ -170,7 +180,7 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
             await backoff.wait(error)
 
 
-async def _ingest(settings: Settings, metrics: Metrics) -> None:
+async def _ingest(settings: Settings, metrics: Metrics, contact: BrokerContact) -> None:
     options = aiokafka_options(settings)
     consumer = AIOKafkaConsumer(
         settings.touchpoints_topic,
@@ -213,6 +223,7 @@ async def _ingest(settings: Settings, metrics: Metrics) -> None:
             on_routed=count,
             on_lag=lag,
             on_retry=metrics.write_retries.inc,
+            on_contact=contact.touch,
             idle_after_ms=settings.idle_after if settings.idle_advance else None,
         ).run()
     finally:

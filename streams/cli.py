@@ -75,14 +75,73 @@ def cmd_patterns(args: argparse.Namespace) -> int:
     from schemas import codec
 
     config = load_config(args.config) if args.config else Config.default()
-    for pattern in config.patterns:
-        row = pattern.catalog_row()
-        if args.json:
-            sys.stdout.write(codec.dumps(row).decode() + "\n")
-            continue
+    rows = [pattern.catalog_row() for pattern in config.patterns]
+    in_force = config.as_toml_ready()
+    if args.json:
+        extras = {
+            key: in_force[key] for key in ("disabled", "calendar", "segments", "holdout") if key in in_force
+        }
+        sys.stdout.write(codec.dumps({"patterns": rows, **extras}).decode() + "\n")
+        return 0
+    for row in rows:
         point = row["danger_point"] if row["danger_point"] is not None else "-"
         limits = ", ".join(f"{name}={value}" for name, value in row["thresholds"].items()) or "-"
         sys.stdout.write(f"{row['pattern']:<27} dp {point!s:<3} {row['phases']:<36} {limits}\n")
+    if "disabled" in in_force:
+        sys.stdout.write(f"\nswitched off: {', '.join(in_force['disabled'])}\n")
+    if "calendar" in in_force:
+        calendar = in_force["calendar"]
+        hours = ", ".join(f"{day} {spans}" for day, spans in calendar["hours"].items())
+        holidays = ", ".join(calendar["holidays"]) or "none"
+        sys.stdout.write(f"\nbusiness hours ({calendar['timezone']}): {hours}; holidays: {holidays}\n")
+    for segment, overrides in in_force.get("segments", {}).items():
+        changes = "; ".join(
+            f"{name} " + ", ".join(f"{key}={value}" for key, value in limits.items())
+            for name, limits in overrides.items()
+        )
+        sys.stdout.write(f"segment {segment}: {changes or 'as the pattern tables'}\n")
+    if "holdout" in in_force:
+        holdout = in_force["holdout"]
+        sys.stdout.write(f"holdout: {holdout['share']:.0%} of customers (salt {holdout['salt']!r})\n")
+    return 0
+
+
+def cmd_effectiveness(args: argparse.Namespace) -> int:
+    from agents.config import Config, load_config
+    from agents.effectiveness import measure, render_table
+    from schemas import codec
+    from schemas.events import Rejected
+    from schemas.timestamps import parse_duration
+
+    config = load_config(args.config) if args.config else Config.default()
+    try:
+        horizon = parse_duration(args.horizon)
+    except ValueError as error:
+        raise SentinelError(f"--horizon: {error}") from None
+    if horizon <= 0:
+        raise SentinelError(f"--horizon must be longer than zero, got {args.horizon!r}")
+    rejected = 0
+
+    def reject(number: int, bad: Rejected) -> None:
+        nonlocal rejected
+        rejected += 1
+
+    with _readable(args.file) as lines:
+        try:
+            report = measure(lines, config=config, horizon=horizon, reject=reject)
+        except OSError as error:
+            raise SentinelError(f"cannot read {args.file}: {error.strerror}") from None
+    if rejected:
+        sys.stderr.write(f"{rejected} rejected lines or events left out (sentinel replay names them)\n")
+    if args.plot:
+        from streams.effectiveness_plot import plot_report
+
+        drawn = plot_report(report, args.plot)
+        sys.stderr.write(f"{drawn} patterns drawn in {args.plot}\n")
+    if args.json:
+        sys.stdout.write(codec.dumps(report.as_json_ready()).decode() + "\n")
+    else:
+        sys.stdout.write(render_table(report))
     return 0
 
 
@@ -106,9 +165,22 @@ def build_parser() -> argparse.ArgumentParser:
     patterns.add_argument("--json", action="store_true", help="one JSON object per pattern")
     patterns.set_defaults(run=cmd_patterns)
 
+    effectiveness = commands.add_parser(
+        "effectiveness", help="do the alerts help? churn of alerted against held-out customers, per pattern"
+    )
+    effectiveness.add_argument("file", help="touchpoints as JSON lines, as for replay; - for stdin")
+    effectiveness.add_argument("--config", help="thresholds file (TOML) with its [holdout] table")
+    effectiveness.add_argument(
+        "--horizon", default="90d", help="how long after the first alert a loss counts (default 90d)"
+    )
+    effectiveness.add_argument("--json", action="store_true", help="the report as one JSON object")
+    effectiveness.add_argument("--plot", metavar="FILE.png", help="also draw the rates with intervals")
+    effectiveness.set_defaults(run=cmd_effectiveness)
+
     worker = commands.add_parser("worker", help="run the stream processor (production)")
     worker.add_argument("--settings", help="settings file (TOML, [sentinel] table); env SENTINEL_* wins")
     worker.add_argument("--loglevel", default="warning")
+    worker.add_argument("--role", choices=("all", "ingest", "detect"), help="overrides the role setting")
     worker.set_defaults(run=cmd_worker)
 
     broker = commands.add_parser("broker", help="run the embedded Kafka-compatible broker (Tansu)")
@@ -151,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
         delivery.add_argument("--loglevel", default="warning")
         delivery.set_defaults(run=cmd_deliver)
 
+    customer = commands.add_parser("customer", help="a customer's state, as a worker knows it (JSON)")
+    customer.add_argument("subject", help="the customer id")
+    customer.add_argument("--settings", help="settings file (TOML)")
+    customer.add_argument("--worker", help="any worker's HTTP endpoint (default: advertised_url)")
+    customer.set_defaults(run=cmd_customer)
+
     demo = commands.add_parser("demo", help="embedded broker + worker + live lifecycle traffic")
     demo.add_argument("--customers", type=int, default=3000)
     demo.add_argument("--days-per-second", type=float, default=2.0, help="event-time acceleration")
@@ -165,7 +243,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from streams.settings import Settings
     from streams.worker import run_worker
 
-    return run_worker(Settings.load(args.settings), loglevel=args.loglevel)
+    settings = Settings.load(args.settings)
+    if args.role:
+        settings = settings.replace(role=args.role)
+    return run_worker(settings, loglevel=args.loglevel)
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
@@ -217,6 +298,16 @@ def cmd_produce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_customer(args: argparse.Namespace) -> int:
+    from streams.clients import fetch_customer
+    from streams.http import advertised_url
+    from streams.settings import Settings
+
+    url = args.worker or advertised_url(Settings.load(args.settings))
+    sys.stdout.write(fetch_customer(url, args.subject) + "\n")
+    return 0
+
+
 def cmd_tail(args: argparse.Namespace) -> int:
     from streams.clients import tail_alerts
     from streams.settings import Settings
@@ -256,7 +347,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("replay", "worker"):
+    if args.command in ("replay", "effectiveness", "worker"):
         relax_garbage_collector()
     run: Command = args.run
     try:

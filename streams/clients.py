@@ -1,15 +1,19 @@
-"""The small Kafka clients people run by hand: `sentinel produce` and `sentinel tail`."""
+"""The small clients people run by hand: `sentinel produce`, `sentinel tail`, `sentinel customer`."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas import codec
+from schemas.errors import SentinelError
 from streams.kafka import aiokafka_options
 from streams.settings import Settings
 
@@ -50,6 +54,20 @@ async def produce_lines(settings: Settings, lines: Iterable[bytes], *, topic: st
     finally:
         await producer.stop()
     return sent
+
+
+def fetch_customer(worker_url: str, subject: str) -> str:
+    """A customer's view from any worker (it asks the owner), as indented JSON."""
+    url = f"{worker_url.rstrip('/')}/customers/{urllib.parse.quote(subject, safe='')}"
+    try:
+        with urllib.request.urlopen(url, timeout=15) as answer:  # noqa: S310 (the operator's worker URL)
+            body = answer.read()
+    except urllib.error.HTTPError as error:
+        reason = codec.loads(error.read() or b"{}").get("error", error.reason)
+        raise SentinelError(f"{worker_url} answered {error.code}: {reason}") from None
+    except OSError as error:
+        raise SentinelError(f"no worker answers at {worker_url} ({error})") from None
+    return codec.dumps_indented(codec.loads(body)).decode()
 
 
 def describe_alert(value: bytes) -> str:

@@ -10,6 +10,7 @@ nowhere, and a dashboard shows a zero rather than "no data".
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata, resources
 from typing import Any
@@ -20,6 +21,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from agents.patterns import PATTERN_NAMES
+from schemas.alerts import Alert
 from schemas.events import REASONS, TYPES
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -97,9 +99,17 @@ class Metrics:
     internal_errors: Counter
     write_retries: Counter
     partitions_owned: Gauge
+    alerts_held: Counter
+    alerts_held_out: Counter
+    alerts_by_segment: Counter
+    segments: frozenset[str] = frozenset()
+    """The segments the config names: the only segment names that become label values."""
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> Metrics:
+    def create(cls, registry: CollectorRegistry, role: str = "all", segments: Iterable[str] = ()) -> Metrics:
+        """`role`: what the process does (ingest, detect or all), in `sentinel_role_info`;
+        `segments`: the segments the thresholds config names."""
+
         def counter(name: str, doc: str, *labels: str) -> Counter:
             return Counter(name, doc, labels, registry=registry)
 
@@ -111,6 +121,9 @@ class Metrics:
         GCCollector(registry=registry)
         Info("sentinel_build", "The running Touchpoint Sentinel release.", registry=registry).info(
             {"version": build_version()}
+        )
+        Info("sentinel_role", "What this process does: ingest, detect or all.", registry=registry).info(
+            {"role": role}
         )
         metrics = cls(
             events=counter("sentinel_events", "Touchpoints accepted, by type.", "type"),
@@ -171,6 +184,22 @@ class Metrics:
             partitions_owned=gauge(
                 "sentinel_partitions_owned", "Partitions of the internal topic this worker detects on."
             ),
+            alerts_held=counter(
+                "sentinel_alerts_held", "Alerts a snooze held back (not emitted), by pattern.", "pattern"
+            ),
+            alerts_held_out=counter(
+                "sentinel_alerts_held_out",
+                "Alerts for customers of the holdout group (published with holdout=true; not in"
+                " sentinel_alerts_fired/resolved_total), by pattern and status.",
+                "pattern",
+                "status",
+            ),
+            alerts_by_segment=counter(
+                "sentinel_alerts_by_segment",
+                "Alerts by the segment whose thresholds applied: a segment the config names, none, or other.",
+                "segment",
+            ),
+            segments=frozenset(segments),
         )
         metrics.start_counters_at_zero(AlertLabels.published())
         return metrics
@@ -186,3 +215,21 @@ class Metrics:
             self.alerts_fired.labels(pattern, severity)
         for pattern, severity in alerts.resolved:
             self.alerts_resolved.labels(pattern, severity)
+        for pattern in {pattern for pattern, _ in alerts.fired}:
+            self.alerts_held.labels(pattern)
+        for segment in (*sorted(self.segments), "none", "other"):
+            self.alerts_by_segment.labels(segment)
+
+    def count_alert(self, alert: Alert) -> None:
+        """One alert sent: by pattern and severity, or apart when its customer is held out."""
+        status = "firing" if alert.firing else "resolved"
+        if alert.holdout:
+            self.alerts_held_out.labels(alert.pattern, status).inc()
+        elif alert.firing:
+            self.alerts_fired.labels(alert.pattern, alert.severity).inc()
+        else:
+            self.alerts_resolved.labels(alert.pattern, alert.severity).inc()
+        segment = alert.segment
+        self.alerts_by_segment.labels(
+            "none" if segment is None else segment if segment in self.segments else "other"
+        ).inc()

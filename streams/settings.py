@@ -26,6 +26,7 @@ from schemas.timestamps import MINUTE, SECOND, Duration, parse_duration
 ENV_PREFIX = "SENTINEL_"
 SETTINGS_FILE_VARIABLE = ENV_PREFIX + "SETTINGS_FILE"
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+ROLES = ("all", "ingest", "detect")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
@@ -36,6 +37,9 @@ class Settings:
     bootstrap_servers: str = "127.0.0.1:9092"
     """Comma-separated host:port list of the Kafka cluster."""
     app_id: str = "touchpoint-sentinel"
+    role: str = "all"
+    """What this process does: `ingest` (validate and repartition), `detect` (the engine over the
+    internal topic), or `all` of both; ingest and detect processes scale apart."""
     """Consumer group and prefix of the internal and changelog topics."""
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "PLAIN"
@@ -66,6 +70,9 @@ class Settings:
     metrics_port: int = 9108
     """Prometheus /metrics; 0 turns the endpoint off."""
     metrics_host: str = "127.0.0.1"
+    advertised_url: str = ""
+    """How other workers reach this one's HTTP endpoint (customer requests are routed to the owner);
+    empty means http://<metrics_host, or this host's name when that is a wildcard>:<metrics_port>."""
     broker_wait: Duration = 5 * MINUTE
     """How long a starting worker waits for an unreachable broker before it gives up (exit code 3)."""
     rebalance_timeout: Duration = 60 * SECOND
@@ -130,6 +137,8 @@ class Settings:
         return f"{self.app_id}-touchpoints-by-customer"
 
     def _check(self) -> None:
+        if self.role not in ROLES:
+            raise ConfigError(f"role must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.security_protocol not in SECURITY_PROTOCOLS:
             raise ConfigError(f"security_protocol must be one of {', '.join(SECURITY_PROTOCOLS)}")
         if self.security_protocol.startswith("SASL") and self.sasl_mechanism not in SASL_MECHANISMS:

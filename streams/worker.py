@@ -12,20 +12,24 @@ import sys
 import threading
 import time
 import urllib.request
+from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import faust
 from aiokafka.errors import KafkaError
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 from agents.config import Config
+from agents.ingest import wall_clock_ms
 from schemas.errors import ConfigError, PortInUse, SentinelError
 from schemas.timestamps import format_duration
-from streams.app import create_app, declare_topics
+from streams.app import create_app, declare_topics, run_ingest
 from streams.connection import check_connection, kafka_failure
+from streams.http import BrokerContact, WorkerEndpoint, serve
 from streams.kafka import Backoff
+from streams.metrics import Metrics
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,21 +39,49 @@ def run_worker(settings: Settings, config: Config | None = None, *, loglevel: st
     """Block running the worker until SIGINT/SIGTERM; returns the exit status.
 
     Before Faust starts, the broker is reached as configured, the topics are
-    declared and the metrics port is bound: a wrong password or certificate, an
-    unreachable broker or a port in use stops the start with a SentinelError
-    (one line from the command line), where a crashing Faust app would log a
-    traceback and exit 1. Metrics come last because they tell that the worker
-    is up (WorkerProcess and readiness probes wait for them).
+    declared and the HTTP endpoint (metrics, health, customers) is bound: a wrong
+    password or certificate, an unreachable broker or a port in use stops the
+    start with a SentinelError (one line from the command line), where a
+    crashing Faust app would log a traceback and exit 1. The endpoint comes last
+    because it tells that the worker is up (WorkerProcess and probes wait for it).
     """
+    if settings.role == "ingest":
+        return run_ingest_only(settings)
     loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)  # Faust and the checks below share it
+    asyncio.set_event_loop(loop)  # Faust, the checks below and the HTTP endpoint share it
     sentinel = create_app(settings, config)
     loop.run_until_complete(_reach_broker(settings))
     if settings.metrics_port:
-        serve_metrics(settings, sentinel.registry)
+        loop.run_until_complete(serve_endpoint(settings, sentinel.endpoint))
     worker = BoundedStopWorker(sentinel.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, loop=loop)
     worker.spinner = None  # a terminal spinner writes escape codes into log files
     worker.execute_from_commandline()
+    return 0
+
+
+def run_ingest_only(settings: Settings) -> int:
+    """`--role ingest`: validate, dead-letter and repartition, with no Faust and no state; as many
+    such processes as the touchpoints topic has partitions share the work (their own group)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    registry = CollectorRegistry()
+    metrics = Metrics.create(registry, settings.role)
+    contact = BrokerContact()
+    loop.run_until_complete(_reach_broker(settings))
+    if settings.metrics_port:
+        endpoint = WorkerEndpoint(settings, registry, contact, wall_clock_ms)
+        loop.run_until_complete(serve_endpoint(settings, endpoint))
+    ingest = loop.create_task(run_ingest(settings, metrics, contact))
+
+    def stop() -> None:
+        _exit_unless_done_within(STOP_DEADLINE, 0)
+        ingest.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
+    with suppress(asyncio.CancelledError):
+        loop.run_until_complete(ingest)
+    loop.close()
     return 0
 
 
@@ -83,10 +115,10 @@ def _exit_unless_done_within(seconds: float, code: int) -> None:
     timer.start()
 
 
-def serve_metrics(settings: Settings, registry: CollectorRegistry) -> None:
+async def serve_endpoint(settings: Settings, endpoint: WorkerEndpoint) -> None:
     where = f"{settings.metrics_host}:{settings.metrics_port}"
     try:
-        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+        await serve(endpoint, settings.metrics_host, settings.metrics_port)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise PortInUse(

@@ -95,10 +95,10 @@ def test_config_switches_a_pattern_off_in_replay(tmp_path: Path) -> None:
 
 def test_patterns_lists_the_catalog() -> None:
     done = sentinel("patterns", "--json")
-    rows = [codec.loads(line) for line in done.stdout.splitlines()]
+    rows = codec.loads(done.stdout)["patterns"]
     assert len(rows) == 18
     assert rows[0]["pattern"] == "lead_not_followed_up"
-    assert rows[0]["thresholds"] == {"within": "2d"}
+    assert rows[0]["thresholds"] == {"within": "2d", "clock": "wall"}
     assert all(row["summary"] and row["recommendation"] for row in rows)
 
 

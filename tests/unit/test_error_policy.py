@@ -41,7 +41,7 @@ class FailsOnScoreFive(Pattern):
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         step.state.order_total += 1_000_000
-        step.memo()[self.name] = event.id
+        self.remember(step.state, event.id)
         step.fire(self, self.name, event.time, "critical", {"score": event.data["score"]})
         if event.data["score"] == 5:
             raise Boom("score five")

@@ -177,7 +177,7 @@ def test_image_install_steps_work_for_a_user_who_is_not_root(shared_dir: Path) -
         check=False,
     )
     assert listed.returncode == 0, listed.stderr
-    assert [json.loads(line)["pattern"] for line in listed.stdout.splitlines()] == list(PATTERN_NAMES)
+    assert [row["pattern"] for row in json.loads(listed.stdout)["patterns"]] == list(PATTERN_NAMES)
 
     # The worker's metrics read the alert schema from the installed package, not from a source tree.
     exposition = subprocess.run(

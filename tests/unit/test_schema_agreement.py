@@ -351,6 +351,8 @@ def alert(data: dict[str, Any] | None = None, **attributes: Any) -> dict[str, An
             "evidence": {"first_order_at": "2026-03-01T09:30:00Z", "deadline": "2026-03-15T09:30:00Z"},
             "trigger_event_ids": ["evt-000123"],
             "resolution": None,
+            "segment": None,
+            "holdout": False,
         },
     }
     event["data"].update(data or {})
@@ -387,6 +389,7 @@ def _valid_alerts() -> list[tuple[str, dict[str, Any]]]:
                 samples.append((f"resolved/{pattern}/{severity}", resolved(data)))
     samples += [(f"resolution/{name}", resolved({"resolution": name})) for name in RESOLUTIONS]
     samples += [(f"phase/{name}", resolved({"phase": name})) for name in PHASES]
+    samples += [("segment-named", alert({"segment": "key_account"})), ("held-out", alert({"holdout": True}))]
     return samples
 
 
@@ -439,6 +442,8 @@ def _invalid_alerts() -> list[tuple[str, dict[str, Any]]]:
         ("trigger-id-number", alert({"trigger_event_ids": [123]})),
         ("alert-id-empty", alert({"alert_id": ""})),
         ("data-extra-field", alert({"deadline": "2026-03-15T09:30:00Z"})),
+        ("segment-with-space", alert({"segment": "key account"})),
+        ("holdout-string", alert({"holdout": "false"})),
     ]
     for name in ("specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"):
         samples.append((f"missing/{name}", {k: v for k, v in alert().items() if k != name}))

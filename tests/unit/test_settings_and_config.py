@@ -112,7 +112,11 @@ def test_missing_thresholds_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_defaults_match_the_catalog() -> None:
     spelled = Config.default().as_toml_ready()
     assert spelled["engine"] == {"lateness": "5m", "new_customer_period": "90d"}
-    assert spelled["patterns"]["post_purchase_dissonance"] == {"min_amount": 10_000, "within": "3d"}
+    assert spelled["patterns"]["post_purchase_dissonance"] == {
+        "min_amount": 10_000,
+        "within": "3d",
+        "clock": "wall",
+    }
     assert len(spelled["patterns"]) == 18
 
 

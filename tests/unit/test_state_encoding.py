@@ -101,3 +101,21 @@ def test_a_state_of_another_encoding_is_refused_naming_both_versions() -> None:
             read(version_3)
         with pytest.raises(ValueError, match="in the JSON array of version 1"):
             read(b"[0,0,0,0,false,0,0,null,0,0,null,null,null,null,null,null,null]")
+
+
+def test_a_pattern_that_changes_its_memo_starts_afresh_for_itself_only() -> None:
+    """Memos carry their pattern's version: a new one does not invalidate every stored customer."""
+    from agents.patterns.detractor_feedback import DetractorFeedback
+    from agents.patterns.over_communication import OverCommunication
+
+    state = CustomerState()
+    DetractorFeedback().remember(state, 4)
+    OverCommunication().remember(state, [[1, "e1"]])
+    stored = CustomerState.decode(state.encode())
+
+    class DetractorFeedbackV2(DetractorFeedback):
+        memo_version = 2
+
+    assert DetractorFeedback().recall(stored) == 4
+    assert DetractorFeedbackV2().recall(stored) is None
+    assert OverCommunication().recall(stored) == [[1, "e1"]]
