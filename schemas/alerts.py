@@ -12,6 +12,7 @@ the published contract and returns a typed `ParsedAlert` (or raises
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -148,6 +149,8 @@ def render(alert: Alert) -> bytes:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUSES = ("firing", "resolved")
+SEGMENT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""A segment's name, as `customer.segmented` gives it (schemas.events, which imports this module)."""
 SUBJECT_MAX_LENGTH = 128
 
 
@@ -180,8 +183,10 @@ class ParsedAlert:
     """None while firing; why the episode ended on a resolution."""
     time: datetime
     """Event time at which it fired or cleared, not when it was noticed."""
+    segment: str | None = None
+    """The customer's segment whose thresholds applied; None: none (or an alert older than segments)."""
     holdout: bool = False
-    """The customer is held out of outreach (shared/spec/actions.md, section 5); False when unsaid."""
+    """The customer is in the holdout group: nobody is meant to act on it (False in older alerts)."""
 
     @property
     def resolved(self) -> bool:
@@ -275,7 +280,8 @@ def parse_alert(value: bytes | bytearray | memoryview | str) -> ParsedAlert:
         trigger_event_ids=_trigger_event_ids(data),
         resolution=resolution,
         time=_EPOCH + timedelta(milliseconds=time_ms),
-        holdout=data.get("holdout") is True,
+        segment=_segment(data),
+        holdout=_holdout(data),
     )
 
 
@@ -327,6 +333,24 @@ def _danger_point(data: Mapping[str, Any]) -> int | None:
             "data.danger_point", f"must be null or a whole number from 1 to 14, got {_shown(value)}"
         )
     return value
+
+
+def _segment(data: Mapping[str, Any]) -> str | None:
+    """Absent in alerts written before segments existed, which `parse_alert` still reads."""
+    value = data.get("segment")
+    if value is not None and (type(value) is not str or not SEGMENT_NAME.fullmatch(value)):
+        raise InvalidAlert(
+            "data.segment", f"must be null or 1-64 letters, digits, _ or -, got {_shown(value)}"
+        )
+    return value
+
+
+def _holdout(data: Mapping[str, Any]) -> bool:
+    """Absent in alerts written before holdouts existed; only JSON true holds a customer out."""
+    value = data.get("holdout", False)
+    if type(value) is not bool:
+        raise InvalidAlert("data.holdout", f"must be true or false, got {_shown(value)}")
+    return value is True
 
 
 def _evidence(data: Mapping[str, Any]) -> Mapping[str, Any]:

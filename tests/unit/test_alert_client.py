@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from agents.replay import replay
-from schemas import codec
+from schemas import alerts, codec, events
 from schemas.alerts import ParsedAlert, notice_patterns, parse_alert
 from schemas.errors import InvalidAlert, SentinelError
 from schemas.timestamps import parse_instant
@@ -34,8 +34,11 @@ TOLERATED = {
     "severity-critical-for-warning-pattern",
     "severity-warning-for-critical-pattern",
     "notice-resolved",
-    # Data fields added later (such as `holdout`) are ignored by consumers that do not know them.
+    # Data fields added later are ignored by consumers that do not know them...
     "data-extra-field",
+    # ...and alerts written before segments and holdouts existed are still read.
+    "missing-data/segment",
+    "missing-data/holdout",
 }
 
 
@@ -136,11 +139,19 @@ def test_invalid_alert_is_a_sentinel_error_and_a_value_error() -> None:
     assert InvalidAlert.exit_code == 2 and not InvalidAlert.retriable
 
 
-@pytest.mark.parametrize(("holdout", "held_out"), [(True, True), (False, False), ("true", False), (1, False)])
-def test_holdout_is_read_only_when_it_is_json_true(holdout: object, held_out: bool) -> None:
+@pytest.mark.parametrize("holdout", [True, False])
+def test_holdout_says_whether_the_customer_is_held_out(holdout: bool) -> None:
     event = codec.loads(_replayed()[0])
     event["data"]["holdout"] = holdout
-    assert parse_alert(codec.dumps(event)).holdout is held_out
+    assert parse_alert(codec.dumps(event)).holdout is holdout
+
+
+@pytest.mark.parametrize("holdout", ["true", 1, None])
+def test_a_holdout_that_is_no_boolean_is_refused(holdout: object) -> None:
+    event = codec.loads(_replayed()[0])
+    event["data"]["holdout"] = holdout
+    with pytest.raises(InvalidAlert, match=r"data\.holdout: must be true or false"):
+        parse_alert(codec.dumps(event))
 
 
 def test_notices_are_the_patterns_the_schema_never_lets_resolve() -> None:
@@ -153,3 +164,15 @@ def test_notices_are_the_patterns_the_schema_never_lets_resolve() -> None:
         parsed = parse_alert(raw)
         if parsed.resolved:
             assert not parsed.notice
+
+
+def test_segment_names_are_those_customer_segmented_accepts() -> None:
+    assert alerts.SEGMENT_NAME.pattern == events.SEGMENT_NAME.pattern
+
+
+@pytest.mark.parametrize("absent", ["segment", "holdout"])
+def test_alerts_written_before_segments_and_holdouts_still_parse(absent: str) -> None:
+    event = codec.loads(_replayed()[0])
+    del event["data"][absent]
+    parsed = parse_alert(codec.dumps(event))
+    assert (parsed.segment, parsed.holdout) == (None, False)
