@@ -18,9 +18,10 @@ for a replayed history lies in the past. So:
 
 Labels (what identifies an alert in Alertmanager): `alertname` (the pattern),
 `severity`, `phase` (at firing), `danger_point` (absent for patterns that have
-none), `customer` and `alert_id`. Annotations: `summary`, `recommendation`,
-`evidence` (JSON), `fired_at`, and on a resolution `resolution` and `resolved_at`.
-`generatorURL` is the customer's view.
+none), `customer` and `alert_id`, plus `segment` and `holdout` when the firing
+has them. Annotations: `summary`, `recommendation`, `evidence` (JSON),
+`fired_at`, and on a resolution `resolution` and `resolved_at`. `generatorURL`
+is the customer's view.
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ def alert_labels(fired: ParsedAlert) -> dict[str, str]:
     }
     if fired.danger_point is not None:
         found["danger_point"] = str(fired.danger_point)
+    if fired.segment is not None:
+        found["segment"] = fired.segment
+    if fired.holdout:
+        found["holdout"] = "true"
     return found
 
 

@@ -188,3 +188,11 @@ def test_a_refused_firing_opens_nothing_and_a_refused_resolution_still_closes() 
         ("episode-2", False),
         ("episode-1", True),
     ]
+
+
+def test_a_segment_and_a_holdout_become_labels_when_there() -> None:
+    included = planned(record(alert(segment="key_account", holdout=True)), include_holdouts=True)
+    (post,) = included.posts
+    assert (post.alert["labels"]["segment"], post.alert["labels"]["holdout"]) == ("key_account", "true")
+    (plain,) = planned(record(alert())).posts
+    assert "segment" not in plain.alert["labels"] and "holdout" not in plain.alert["labels"]
