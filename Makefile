@@ -31,7 +31,7 @@ ASYNCAPI_CLI := @asyncapi/cli@4.1.1
 tools: ## Install the tools the deploy, contract and security tests run, where missing (Debian packages, npm)
 	@missing=""; \
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || missing="$$missing prometheus"; \
-	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v stunnel4 >/dev/null || missing="$$missing stunnel4"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \

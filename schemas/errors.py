@@ -73,3 +73,12 @@ class WorkerCrashed(SentinelError, RuntimeError):
     the traceback once, and the command ends with one line naming the exception and where it rose."""
 
     exit_code = 9
+
+
+class InvalidAlert(SentinelError, ValueError):
+    """Bytes that are no alert event of the published contract; `field` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

@@ -238,6 +238,34 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="print the alert events as JSON")
     tail.set_defaults(run=cmd_tail)
 
+    deliver = commands.add_parser(
+        "deliver", help="deliver alerts to Alertmanager or a webhook (a consumer group on the alert topic)"
+    )
+    targets = deliver.add_subparsers(dest="target", required=True, metavar="TARGET")
+    for target, text, url in (
+        (
+            "alertmanager",
+            "post alerts to Alertmanager's v2 API, open episodes kept firing",
+            "http://host:9093",
+        ),
+        ("webhook", "POST each alert as a signed CloudEvent, retried, dead-lettered", "https://host/path"),
+    ):
+        delivery = targets.add_parser(target, help=text)
+        delivery.add_argument("--url", required=True, help=f"where to deliver ({url})")
+        delivery.add_argument(
+            "--settings", help="settings file (TOML, [sentinel] table); env SENTINEL_* wins"
+        )
+        delivery.add_argument(
+            "--include-holdouts", action="store_true", help="deliver the alerts of held-out customers too"
+        )
+        delivery.add_argument(
+            "--loglevel",
+            type=str.lower,
+            choices=LOG_LEVELS,
+            help="log level for this run; wins over log_level of the settings (default warning)",
+        )
+        delivery.set_defaults(run=cmd_deliver)
+
     customer = commands.add_parser("customer", help="a customer's state, as a worker knows it (JSON)")
     customer.add_argument("subject", help="the customer id")
     customer.add_argument("--settings", help="settings file (TOML)")
@@ -348,6 +376,12 @@ def cmd_tail(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deliver(args: argparse.Namespace) -> int:
+    from streams.delivery.run import run_delivery
+
+    return run_delivery(loaded_settings(args), args.target, args.url, include_holdouts=args.include_holdouts)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from streams.demo import run_demo
 
@@ -366,7 +400,7 @@ def loaded_settings(args: argparse.Namespace) -> Settings:
 
 
 def start_logging(args: argparse.Namespace) -> None:
-    """Every command logs as its settings say; `sentinel worker --loglevel` wins over them."""
+    """Every command logs as its settings say; `--loglevel` (worker, deliver) wins over them."""
     from streams.logs import configure_logging
 
     settings = loaded_settings(args)

@@ -5,7 +5,7 @@ Precedence: defaults < settings file (TOML, `[sentinel]` table) < environment
 value is checked once here, and a bad one names its key and where it came from;
 a `SENTINEL_` variable that names no setting is refused too, since a misspelled
 one would otherwise be ignored without a word. The SASL password never appears
-in the settings' repr nor in an error message.
+in the settings' repr nor in an error message, and neither does the webhook secret.
 """
 
 from __future__ import annotations
@@ -92,6 +92,24 @@ class Settings:
     ids and exception messages that may quote input appear only at debug."""
     log_format: str = "text"
     """text (one line per record, for people) or json (one object per line, for log collectors)."""
+    alerts_dead_letter_topic: str = "alerts-dead-letter"
+    """Where `sentinel deliver` puts an alert it cannot deliver, with the last error in its headers."""
+    deliver_metrics_port: int = 9109
+    """Prometheus /metrics of `sentinel deliver` (on `metrics_host`); 0 turns the endpoint off."""
+    resend_interval: Duration = 1 * MINUTE
+    """How often `sentinel deliver alertmanager` posts every open episode again; each post says it
+    ends 4 intervals later, so Alertmanager resolves an episode nobody re-posts after that."""
+    delivery_timeout: Duration = 10 * SECOND
+    """How long one HTTP request to Alertmanager or the webhook may take."""
+    customer_view_url: str = "http://127.0.0.1:9108/customers/"
+    """Where people open the worker's customer view; the customer id is appended (Alertmanager's
+    generatorURL). Empty: no link."""
+    webhook_secret: str = field(default="", repr=False)
+    """A secret: the HMAC-SHA256 key of webhook signatures (SENTINEL_WEBHOOK_SECRET); never shown."""
+    webhook_attempts: int = 8
+    """Tries per alert (the first included) before it goes to `alerts_dead_letter_topic`."""
+    webhook_backoff: Duration = 1 * SECOND
+    """The wait after a webhook's first failed try; it doubles with each try (with jitter), up to 5 min."""
 
     @classmethod
     def load(cls, path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
@@ -147,6 +165,12 @@ class Settings:
             raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
+        for name in ("resend_interval", "delivery_timeout", "webhook_backoff", "webhook_attempts"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be more than 0")
+        if self.customer_view_url and not self.customer_view_url.startswith(("http://", "https://")):
+            shown = self.customer_view_url
+            raise ConfigError(f"customer_view_url must be an http:// or https:// URL, got {shown!r}")
 
 
 def known_variables() -> list[str]:
