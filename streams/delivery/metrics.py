@@ -6,6 +6,8 @@ can scrape both commands. Labels come from small fixed sets; never a customer id
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -129,3 +131,10 @@ class DeliveryMetrics:
 
     def set_lag(self, partition: int, behind: int) -> None:
         self.lag.labels(self.target, str(partition)).set(behind)
+
+    def forget_lag(self, partitions: Iterable[int]) -> None:
+        """A revoked partition's lag is its new owner's to report: a frozen value here would
+        read as alerts left waiting."""
+        for partition in partitions:
+            with suppress(KeyError):
+                self.lag.remove(self.target, str(partition))
