@@ -1,6 +1,7 @@
 """The HTTP endpoint of `sentinel deliver`, on `metrics_host`:`deliver_metrics_port`.
 
-- `GET /metrics`: Prometheus text exposition of the deliverer's registry.
+- `GET /metrics`: Prometheus text exposition of the deliverer's registry, where
+  `sentinel_deliver_ready` and `sentinel_deliver_target_failing_seconds` repeat what /readyz says.
 - `GET /healthz`: 200 while the event loop answers (liveness: restart the deliverer if not).
 - `GET /readyz`: 200 once the consumer group has assigned this deliverer its partitions (perhaps
   none) and it has read their open episodes, while the target answers; 503 with the reasons
@@ -29,6 +30,9 @@ class DeliveryEndpoint:
     """What the target's requests report (shared by every `Retry` of the process)."""
     target: str
     """The target as the reasons name it: its kind and address (without credentials)."""
+
+    def __post_init__(self) -> None:
+        self.delivery.metrics.watch(lambda: not self.not_ready(), self.contact.failing_for)
 
     def build(self) -> web.Application:
         application = web.Application(middlewares=[unknown_paths_in_json])

@@ -193,3 +193,24 @@ async def test_alertmanager_tells_the_contact_of_failures_answers_and_refusals()
         assert seen[4].failing_since is None, "the refusal counted as an answer"
         assert contact.failing_for() is None, "a refusal is an answer: Alertmanager is reachable"
     assert answers == []
+
+
+async def test_metrics_repeat_readiness_and_how_long_the_target_has_failed() -> None:
+    async with serving() as deliverer:
+        _, text = await deliverer.get("/metrics")
+        assert 'sentinel_deliver_ready{target="alertmanager"} 0.0' in text
+        assert 'sentinel_deliver_target_failing_seconds{target="alertmanager"} 0.0' in text
+        await deliverer.delivery.partitions_assigned(alert_partitions(0))
+        _, text = await deliverer.get("/metrics")
+        assert 'sentinel_deliver_ready{target="alertmanager"} 1.0' in text
+
+        retry = Retry("posting", asyncio.Event(), 0.001, 0.001, contact=deliverer.contact)
+        await retry.wait("HTTP 502")
+        assert deliverer.contact.failing_since is not None
+        deliverer.contact.failing_since -= 90  # as if the first failure were 90 s ago
+        _, text = await deliverer.get("/metrics")
+        assert 'sentinel_deliver_ready{target="alertmanager"} 0.0' in text
+        (failing,) = [
+            line for line in text.splitlines() if line.startswith("sentinel_deliver_target_failing_seconds{")
+        ]
+        assert 90 <= float(failing.split()[-1]) < 100, failing
