@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from agents.config import Config, load_config
+from streams.cli import build_parser
+from streams.delivery.run import STOP_GRACE
+from streams.kafka import STOP_TIMEOUT
 from streams.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -97,11 +102,15 @@ def test_prometheus_sends_alerts_to_alertmanager() -> None:
     assert [job["job_name"] for job in config["scrape_configs"]] == ["touchpoint-sentinel"]
 
 
-def test_systemd_unit_is_sandboxed() -> None:
+UNITS = DEPLOY / "systemd"
+
+
+@pytest.mark.parametrize("unit_name", ["touchpoint-sentinel.service", "touchpoint-sentinel-deliver.service"])
+def test_systemd_unit_is_sandboxed(unit_name: str) -> None:
     """`systemd-analyze security` rated the unit 9.2 UNSAFE before it was hardened; keep it at 3.0 or less."""
     analyze = shutil.which("systemd-analyze")
     assert analyze is not None, "systemd-analyze missing: `make tools` installs Debian's systemd package"
-    unit = DEPLOY / "systemd" / "touchpoint-sentinel.service"
+    unit = UNITS / unit_name
     analyzed = subprocess.run(
         [analyze, "security", "--offline=yes", "--no-pager", str(unit)],
         capture_output=True,
@@ -114,3 +123,40 @@ def test_systemd_unit_is_sandboxed() -> None:
     score = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", analyzed.stdout)
     assert score is not None, analyzed.stdout
     assert float(score.group(1)) <= 3.0, analyzed.stdout
+
+
+def _directives(unit_name: str) -> list[tuple[str, str]]:
+    """(key, value) of every directive of the unit's [Service] section, in order."""
+    found, section = [], ""
+    for line in (UNITS / unit_name).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif line and not line.startswith("#") and section == "[Service]":
+            key, _, value = line.partition("=")
+            found.append((key, value))
+    return found
+
+
+def test_the_deliverer_unit_has_every_sandbox_setting_of_the_workers() -> None:
+    worker = _directives("touchpoint-sentinel.service")
+    sandbox = worker[[key for key, _ in worker].index("UMask") :]
+    deliverer = _directives("touchpoint-sentinel-deliver.service")
+    assert [directive for directive in deliverer if directive in sandbox] == sandbox
+    assert dict(deliverer)["User"] == dict(worker)["User"]
+    assert "StateDirectory" not in dict(deliverer), "the deliverer keeps its state in Kafka"
+
+
+def test_the_deliverer_unit_runs_alertmanager_delivery_with_the_workers_settings() -> None:
+    deliverer, worker = (
+        dict(_directives("touchpoint-sentinel-deliver.service")),
+        dict(_directives("touchpoint-sentinel.service")),
+    )
+    program, *argv = shlex.split(deliverer["ExecStart"])
+    assert program == shlex.split(worker["ExecStart"])[0]
+    args = build_parser().parse_args(argv)
+    assert (args.command, args.target, args.url) == ("deliver", "alertmanager", "http://127.0.0.1:9093")
+    assert args.settings == shlex.split(worker["ExecStart"])[-1]
+    assert deliverer["EnvironmentFile"] == worker["EnvironmentFile"]
+    assert deliverer["KillSignal"] == "SIGTERM"
+    assert float(deliverer["TimeoutStopSec"]) >= STOP_GRACE + 3 * STOP_TIMEOUT
