@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client import CollectorRegistry
 
 from agents.config import Config, load_config
 from streams.cli import build_parser
+from streams.delivery.metrics import DeliveryMetrics
 from streams.delivery.run import STOP_GRACE
 from streams.kafka import STOP_TIMEOUT
+from streams.metrics import Metrics
 from streams.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -99,7 +102,46 @@ def test_prometheus_sends_alerts_to_alertmanager() -> None:
         for target in static["targets"]
     ]
     assert targets
-    assert [job["job_name"] for job in config["scrape_configs"]] == ["touchpoint-sentinel"]
+    settings = Settings.load(DEPLOY / "sentinel.toml", env={})
+    jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert jobs == {
+        "touchpoint-sentinel": [f"127.0.0.1:{settings.metrics_port}"],
+        "touchpoint-sentinel-deliver": [f"127.0.0.1:{settings.deliver_metrics_port}"],
+    }
+
+
+METRIC_NAME = re.compile(r"\b(sentinel_[a-z_]+|process_[a-z_]+|up)\b(?=\s*[{\[)=<>!])")
+
+
+def _exported() -> set[str]:
+    """Every sample name the worker and both deliverers export, and Prometheus' own `up`."""
+    registries = [CollectorRegistry() for _ in range(3)]
+    Metrics.create(registries[0])
+    DeliveryMetrics.create(registries[1], "alertmanager")
+    DeliveryMetrics.create(registries[2], "webhook")
+    families = [family for registry in registries for family in registry.collect()]
+    return {family.name for family in families} | {s.name for f in families for s in f.samples} | {"up"}
+
+
+def test_rules_name_only_metrics_the_code_exports() -> None:
+    rules = _yaml(DEPLOY / "prometheus" / "sentinel-rules.yml")
+    exported = _exported()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            names = set(METRIC_NAME.findall(rule["expr"]))
+            assert names, rule["alert"]
+            assert names <= exported, (rule["alert"], names - exported)
+
+
+def test_delivery_rules_select_the_deliverers_job() -> None:
+    (delivery,) = [
+        group
+        for group in _yaml(DEPLOY / "prometheus" / "sentinel-rules.yml")["groups"]
+        if group["name"] == "touchpoint-sentinel-delivery"
+    ]
+    exprs = [rule["expr"] for rule in delivery["rules"]]
+    assert all("sentinel_deliver_" in expr or 'job="touchpoint-sentinel-deliver"' in expr for expr in exprs)
+    assert 'up{job="touchpoint-sentinel-deliver"} == 0' in exprs
 
 
 UNITS = DEPLOY / "systemd"
