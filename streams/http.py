@@ -76,7 +76,7 @@ class WorkerEndpoint:
     customers_changelog: str = ""
 
     def build(self) -> web.Application:
-        application = web.Application(middlewares=[_unknown_paths_in_json])
+        application = web.Application(middlewares=[unknown_paths_in_json])
         application.add_routes(
             [
                 web.get("/metrics", self.metrics),
@@ -93,13 +93,13 @@ class WorkerEndpoint:
         )
 
     async def healthz(self, request: web.Request) -> web.Response:
-        return _json({"status": "alive"})
+        return json_response({"status": "alive"})
 
     async def readyz(self, request: web.Request) -> web.Response:
         reasons = self.not_ready()
         if reasons:
-            return _json({"ready": False, "reasons": reasons}, status=503)
-        return _json({"ready": True})
+            return json_response({"ready": False, "reasons": reasons}, status=503)
+        return json_response({"ready": True})
 
     def not_ready(self) -> list[str]:
         app, reasons = self.app, []
@@ -116,17 +116,21 @@ class WorkerEndpoint:
         subject = request.match_info["subject"]
         detection = self.detection
         if detection is None:
-            return _json(
+            return json_response(
                 {"error": "this process only ingests (role ingest): ask a detecting one"}, status=404
             )
         partition = partition_for(subject, detection.partitions)
         if partition in detection.owned():
             return self._answer(detection, subject, partition)
         if request.headers.get(ROUTED_HEADER):
-            return _json({"error": f"this worker does not own partition {partition} (any more)"}, status=503)
+            return json_response(
+                {"error": f"this worker does not own partition {partition} (any more)"}, status=503
+            )
         owner = self._owner(partition)
         if owner is None:
-            return _json({"error": f"no worker owns partition {partition} now (rebalancing)"}, status=503)
+            return json_response(
+                {"error": f"no worker owns partition {partition} now (rebalancing)"}, status=503
+            )
         timeout = aiohttp.ClientTimeout(total=10)
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
@@ -140,12 +144,12 @@ class WorkerEndpoint:
         runtime = detection.runtime_for(partition)
         encoded = runtime.staged.get(subject)
         if encoded is None:
-            return _json({"error": f"no customer {subject} is known"}, status=404)
+            return json_response({"error": f"no customer {subject} is known"}, status=404)
         state = CustomerState.decode(encoded, subject)
         at = runtime.engine.watermark
         if at == BEFORE_TIME:
             at = self.wall_clock_ms()
-        return _json(customer_view(subject, state, at=at, config=detection.config))
+        return json_response(customer_view(subject, state, at=at, config=detection.config))
 
     def _owner(self, partition: int) -> str | None:
         owners = self.app.assignor.table_metadata(self.customers_changelog)
@@ -156,21 +160,22 @@ class WorkerEndpoint:
 
 
 @web.middleware
-async def _unknown_paths_in_json(request: web.Request, handler: Any) -> web.StreamResponse:
+async def unknown_paths_in_json(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
     except web.HTTPNotFound:
-        return _json({"error": f"no such path: {request.path}"}, status=404)
+        return json_response({"error": f"no such path: {request.path}"}, status=404)
     return response
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
+def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(status=status, body=codec.dumps(body), content_type="application/json")
 
 
-async def serve(endpoint: WorkerEndpoint, host: str, port: int) -> web.AppRunner:
-    """Bind and serve in the running loop; raises OSError when the port is taken."""
-    runner = web.AppRunner(endpoint.build(), access_log=None)
+async def serve(application: web.Application, host: str, port: int) -> web.AppRunner:
+    """Bind and serve in the running loop (the worker's endpoint, or the deliverer's); raises OSError
+    when the port is taken. `runner.cleanup()` closes it."""
+    runner = web.AppRunner(application, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

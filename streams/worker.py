@@ -139,7 +139,7 @@ def _exit_unless_done_within(seconds: float, code: int) -> None:
 async def serve_endpoint(settings: Settings, endpoint: WorkerEndpoint) -> None:
     where = f"{settings.metrics_host}:{settings.metrics_port}"
     try:
-        await serve(endpoint, settings.metrics_host, settings.metrics_port)
+        await serve(endpoint.build(), settings.metrics_host, settings.metrics_port)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise PortInUse(

@@ -4,8 +4,9 @@
 
 (or `make dashboard`). The JSON is committed so Grafana can provision it as a
 file; a test keeps it equal to what this script builds. Every panel's query
-uses only the worker's own metrics and Prometheus' `up`, so it shows data as
-soon as one worker is scraped.
+uses only the metrics of the worker or of `sentinel deliver` and Prometheus'
+`up`: the Delivery row shows data as soon as one deliverer is scraped (job
+touchpoint-sentinel-deliver), the other rows as soon as one worker is.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 UID = "touchpoint-sentinel"
 JOB = 'job="touchpoint-sentinel"'
+DELIVER_JOB = 'job="touchpoint-sentinel-deliver"'
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 
 
@@ -60,7 +62,10 @@ def build() -> Dashboard:
     return (
         Dashboard("Touchpoint Sentinel")
         .uid(UID)
-        .description("Throughput, lag, rejections, alerts, latency and event time of the Sentinel workers.")
+        .description(
+            "Throughput, lag, rejections, alerts, latency and event time of the Sentinel workers,"
+            " and the delivery of their alerts to Alertmanager or a webhook."
+        )
         .tags(["touchpoint-sentinel", "kafka"])
         .refresh("30s")
         .time("now-3h", "now")
@@ -193,6 +198,95 @@ def build() -> Dashboard:
                 " deadlines are judged. A backfill is legitimately far behind, a demo ahead (negative).",
                 "s",
                 query("time() - max by (partition) (sentinel_watermark_seconds)", "partition {{partition}}"),
+            )
+        )
+        .with_row(Row("Delivery"))
+        .with_panel(
+            stat(
+                "Deliverers up",
+                "sentinel deliver processes Prometheus reaches; SentinelDelivererDown fires when one stays"
+                " unreachable.",
+                "none",
+                query(f"sum(up{{{DELIVER_JOB}}})"),
+            )
+        )
+        .with_panel(
+            stat(
+                "Deliverers ready",
+                "Deliverers whose /readyz answers 200: partitions assigned and the target answering.",
+                "none",
+                query("sum(sentinel_deliver_ready)"),
+            )
+        )
+        .with_panel(
+            stat(
+                "Target failing for",
+                "The longest run of failed requests to a target (retried, nothing committed meanwhile);"
+                " SentinelDeliveryTargetFailing fires after 5 minutes.",
+                "s",
+                query("max(sentinel_deliver_target_failing_seconds)"),
+            )
+        )
+        .with_panel(
+            stat(
+                "Open episodes",
+                "Episodes fired and not resolved that the deliverers keep posting to Alertmanager.",
+                "short",
+                query("sum(sentinel_deliver_open_episodes)"),
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Alerts delivered",
+                "Alerts the target accepted per second (first deliveries), by target and kind.",
+                "reqps",
+                query(
+                    "sum by (target, kind) (rate(sentinel_deliver_delivered_total[$__rate_interval]))",
+                    "{{target}} {{kind}}",
+                ),
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Delivery lag",
+                "Alerts on the alert topic after each deliverer's last delivered round, by target: it rises"
+                " while alerts come faster than the target takes them (measured per round delivered).",
+                "short",
+                query("sum by (target) (sentinel_deliver_lag_messages)", "{{target}}"),
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Dead-lettered and retried",
+                "Alerts put in the alert dead-letter topic per second, by reason; and requests tried again.",
+                "reqps",
+                query(
+                    "sum by (target, reason) (rate(sentinel_deliver_failed_total[$__rate_interval]))",
+                    "dead-lettered {{target}} {{reason}}",
+                ),
+                query(
+                    "sum by (target) (rate(sentinel_deliver_retried_total[$__rate_interval]))",
+                    "retried {{target}}",
+                    "B",
+                ),
+            )
+        )
+        .with_panel(
+            timeseries(
+                "Alert to target",
+                "From an alert's write to the alert topic to the target accepting it (p50, p99).",
+                "s",
+                query(
+                    "histogram_quantile(0.5, sum by (le)"
+                    " (rate(sentinel_deliver_latency_seconds_bucket[$__rate_interval])))",
+                    "p50",
+                ),
+                query(
+                    "histogram_quantile(0.99, sum by (le)"
+                    " (rate(sentinel_deliver_latency_seconds_bucket[$__rate_interval])))",
+                    "p99",
+                    "B",
+                ),
             )
         )
         .with_row(Row("Processes"))

@@ -352,7 +352,7 @@ class AlertmanagerClient:
                     retry.succeeded()
                     return None
                 if status in REFUSED:
-                    retry.succeeded()
+                    retry.refused()
                     return f"HTTP {status}: {text[:500]}"
                 problem = f"HTTP {status}: {text[:200]}"
             await retry.wait(problem)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -68,22 +69,48 @@ class Target(Protocol):
 
 
 @dataclass
+class TargetContact:
+    """How the target answered its latest request, for the readiness check: failing since when and
+    why, or answering (it took the request, or refused it for good: it is reachable)."""
+
+    failing_since: float | None = None
+    """`time.monotonic()` of the first failure of the current run of failures; None while answering."""
+    problem: str = ""
+
+    def failed(self, problem: str) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+        self.problem = problem
+
+    def answered(self) -> None:
+        self.failing_since = None
+        self.problem = ""
+
+    def failing_for(self) -> float | None:
+        """Seconds since the target began failing, or None while it answers."""
+        return None if self.failing_since is None else time.monotonic() - self.failing_since
+
+
+@dataclass
 class Retry:
     """Waits between tries at a request only the receiving end can make succeed: exponential from
     `first` to `longest` seconds with jitter (so that deliverers do not retry in step). A stop
-    request ends the wait at once, with `Abandoned`."""
+    request ends the wait at once, with `Abandoned`. Every failure and success is told to `contact`,
+    which the process's tries share."""
 
     what: str
     stopping: asyncio.Event
     first: float
     longest: float
     on_retry: Callable[[], None] = lambda: None
+    contact: TargetContact = field(default_factory=TargetContact)
     attempts: int = 0
 
     def delay(self) -> float:
         return min(self.longest, self.first * 2 ** (self.attempts - 1)) * random.uniform(0.5, 1.0)
 
     async def wait(self, problem: str) -> None:
+        self.contact.failed(problem)
         if self.stopping.is_set():
             raise Abandoned(f"{self.what}: stopping ({problem})")
         self.attempts += 1
@@ -101,6 +128,16 @@ class Retry:
         if self.attempts:
             log.warning("%s succeeded after %d failed attempts", self.what, self.attempts)
         self.attempts = 0
+        self.contact.answered()
+
+    def refused(self) -> None:
+        """The target answered with a refusal that will not change: no more tries, but it is reachable."""
+        self.attempts = 0
+        self.contact.answered()
+
+    def gave_up(self, problem: str) -> None:
+        """The last try failed too (the caller allows no more): the target still counts as failing."""
+        self.contact.failed(problem)
 
 
 def dead_letter(
@@ -132,6 +169,9 @@ class DeliveryLoop:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     failure: BaseException | None = None
     """An exception a rebalance callback raised (aiokafka would only log it): it ends the loop."""
+    settled: bool = False
+    """The group assigned this deliverer its partitions (perhaps none) and the target holds their
+    state: False until the first assignment, and from a revocation until the next one is ready."""
 
     def listener(self) -> ConsumerRebalanceListener:
         return _Listener(self)
@@ -191,8 +231,11 @@ class DeliveryLoop:
                 self.metrics.set_lag(tp.partition, max(0, highwater - records[-1].offset - 1))
 
     async def partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        self.settled = False
         async with self.lock:
-            await self.target.revoked({tp.partition for tp in revoked})
+            partitions = {tp.partition for tp in revoked}
+            await self.target.revoked(partitions)
+            self.metrics.forget_lag(partitions)
 
     async def partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
         try:
@@ -201,6 +244,7 @@ class DeliveryLoop:
         except Exception as error:
             self.failure = error
             raise
+        self.settled = True
 
 
 class _Listener(ConsumerRebalanceListener):

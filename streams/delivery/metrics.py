@@ -6,6 +6,8 @@ can scrape both commands. Labels come from small fixed sets; never a customer id
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -38,6 +40,8 @@ class DeliveryMetrics:
     open_episodes: Gauge
     latency: Histogram
     lag: Gauge
+    ready: Gauge
+    target_failing: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry, target: str) -> DeliveryMetrics:
@@ -92,9 +96,26 @@ class DeliveryMetrics:
                 ("target", "partition"),
                 registry=registry,
             ),
+            ready=Gauge(
+                "sentinel_deliver_ready",
+                "1 while /readyz answers 200: partitions assigned, target answering, not stopping; else 0.",
+                ("target",),
+                registry=registry,
+            ),
+            target_failing=Gauge(
+                "sentinel_deliver_target_failing_seconds",
+                "Seconds the requests to the target have failed in a row (retried); 0 while it answers.",
+                ("target",),
+                registry=registry,
+            ),
         )
         metrics.start_at_zero()
         return metrics
+
+    def watch(self, ready: Callable[[], bool], failing_for: Callable[[], float | None]) -> None:
+        """Read readiness and the target's failing time at each scrape (the endpoint's answers)."""
+        self.ready.labels(self.target).set_function(lambda: float(ready()))
+        self.target_failing.labels(self.target).set_function(lambda: failing_for() or 0.0)
 
     def start_at_zero(self) -> None:
         for kind in KINDS:
@@ -107,6 +128,8 @@ class DeliveryMetrics:
         self.retried.labels(self.target)
         self.open_episodes.labels(self.target)
         self.latency.labels(self.target)
+        self.ready.labels(self.target)
+        self.target_failing.labels(self.target)
 
     def count_delivered(self, kind: str, written_at_ms: int, now_ms: int) -> None:
         self.delivered.labels(self.target, kind).inc()
@@ -129,3 +152,10 @@ class DeliveryMetrics:
 
     def set_lag(self, partition: int, behind: int) -> None:
         self.lag.labels(self.target, str(partition)).set(behind)
+
+    def forget_lag(self, partitions: Iterable[int]) -> None:
+        """A revoked partition's lag is its new owner's to report: a frozen value here would
+        read as alerts left waiting."""
+        for partition in partitions:
+            with suppress(KeyError):
+                self.lag.remove(self.target, str(partition))

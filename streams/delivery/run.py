@@ -1,4 +1,4 @@
-"""The `sentinel deliver` process: reach the broker, declare topics, serve metrics, deliver until a signal.
+"""The `sentinel deliver` process: reach the broker, declare topics, serve HTTP, deliver until a signal.
 
 SIGTERM (or Ctrl-C) lets the round under way finish and commit, then leaves the
 consumer group and exits 0 (130 after Ctrl-C). A round that is still retrying a
@@ -18,10 +18,11 @@ from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 import aiohttp
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 from schemas.errors import BrokerError, ConfigError, PortInUse, SentinelError
 from schemas.timestamps import wall_clock_ms
@@ -29,10 +30,12 @@ from streams.broker import create_topics
 from streams.connection import check_connection, kafka_failure
 from streams.delivery.alertmanager import AlertmanagerTarget
 from streams.delivery.client import checked_url, new_session, shown_url
+from streams.delivery.endpoint import DeliveryEndpoint
 from streams.delivery.episodes import STATE_TOPIC_CONFIG, OpenEpisodes, state_topic
-from streams.delivery.loop import Abandoned, DeliveryLoop, Retry, Target
+from streams.delivery.loop import Abandoned, DeliveryLoop, Retry, Target, TargetContact
 from streams.delivery.metrics import DeliveryMetrics
 from streams.delivery.webhook import LONGEST_BACKOFF, WebhookTarget
+from streams.http import serve
 from streams.kafka import STOP_TIMEOUT, Backoff, aiokafka_options
 from streams.settings import Settings
 
@@ -77,8 +80,7 @@ async def _deliver(settings: Settings, target_name: str, url: str, include_holdo
         return exit_status()
     registry = CollectorRegistry()
     metrics = DeliveryMetrics.create(registry, target_name)
-    if settings.deliver_metrics_port:
-        _serve_metrics(settings, registry)
+    contact = TargetContact()
 
     options = aiokafka_options(settings)
     consumer = AIOKafkaConsumer(
@@ -97,7 +99,7 @@ async def _deliver(settings: Settings, target_name: str, url: str, include_holdo
         first, longest = ALERTMANAGER_BACKOFF
         if target_name == "webhook":
             first, longest = settings.webhook_backoff / 1000, LONGEST_BACKOFF
-        return Retry(what, stopping, first, longest, on_retry=metrics.count_retry)
+        return Retry(what, stopping, first, longest, on_retry=metrics.count_retry, contact=contact)
 
     target: Target
     if target_name == "alertmanager":
@@ -118,16 +120,22 @@ async def _deliver(settings: Settings, target_name: str, url: str, include_holdo
             settings, url, session, producer, metrics, retry, wall_clock_ms, include_holdouts=include_holdouts
         )
     delivery = DeliveryLoop(consumer, target, metrics, stopping)
+    where = f"{target_name} at {shown_url(url)}"
+    endpoint = DeliveryEndpoint(registry, delivery, contact, where)
+    runner: web.AppRunner | None = None
     try:
+        if settings.deliver_metrics_port:
+            runner = await _serve_endpoint(settings, endpoint)
         await _started(producer.start(), settings)
         await _started(consumer.start(), settings)
         consumer.subscribe([settings.alerts_topic], listener=delivery.listener())
-        where = f"{target_name} at {shown_url(url)}"
         sys.stderr.write(f"delivering {settings.alerts_topic} ({partitions} partitions) to {where}\n")
         sys.stderr.flush()
         await _run_until_stopped(delivery, stopping)
     finally:
         await _close(consumer, producer, session)
+        if runner is not None:
+            await runner.cleanup()
     return exit_status()
 
 
@@ -239,10 +247,11 @@ async def _alert_partitions(settings: Settings) -> int:
     return len(described["partitions"])
 
 
-def _serve_metrics(settings: Settings, registry: CollectorRegistry) -> None:
+async def _serve_endpoint(settings: Settings, endpoint: DeliveryEndpoint) -> web.AppRunner:
+    """/metrics, /healthz and /readyz in this event loop (`streams.delivery.endpoint`)."""
     where = f"{settings.metrics_host}:{settings.deliver_metrics_port}"
     try:
-        start_http_server(settings.deliver_metrics_port, addr=settings.metrics_host, registry=registry)
+        runner = await serve(endpoint.build(), settings.metrics_host, settings.deliver_metrics_port)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise PortInUse(
@@ -252,3 +261,4 @@ def _serve_metrics(settings: Settings, registry: CollectorRegistry) -> None:
             f"metrics_host/deliver_metrics_port: cannot listen on {where} ({error.strerror})"
         ) from None
     sys.stderr.write(f"metrics on http://{where}/metrics\n")
+    return runner

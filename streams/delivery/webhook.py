@@ -187,8 +187,10 @@ class WebhookTarget:
                     return Outcome(None, attempt)
                 problem = f"HTTP {status}: {text[:500]}"
                 if not retriable(status):
+                    retry.refused()
                     return Outcome(problem, attempt, "refused")
             if attempt == attempts:
+                retry.gave_up(problem)
                 return Outcome(problem, attempt)
             await retry.wait(problem)
         raise AssertionError("unreachable")

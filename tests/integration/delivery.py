@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -79,6 +80,16 @@ class DeliverProcess:
         with urllib.request.urlopen(self.metrics_url, timeout=5) as response:
             text: str = response.read().decode()
         return text
+
+    def answer(self, path: str) -> tuple[int, Any]:
+        """Status and JSON body of the deliverer's answer to GET `path` (/healthz, /readyz)."""
+        url = f"http://{self.settings.metrics_host}:{self.settings.deliver_metrics_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, json.loads(error.read())
 
     def sample(self, name: str, **labels: str) -> float:
         """The sum of a metric's samples that carry `labels`."""

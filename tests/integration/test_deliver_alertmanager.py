@@ -218,6 +218,11 @@ def test_alertmanager_down_holds_the_alerts_uncommitted_and_loses_none(
         asyncio.run(produce_alerts(settings, alerts))
         wait_for(lambda: first.sample("sentinel_deliver_retried_total") >= 2, 30, "posts tried again")
         assert asyncio.run(committed_offsets(delivering, "alertmanager")) == nothing
+        assert first.answer("/healthz") == (200, {"status": "alive"})
+        status, readiness = first.answer("/readyz")
+        assert status == 503, readiness
+        (reason,) = readiness["reasons"]
+        assert reason.startswith(f"requests to alertmanager at {alertmanager.url} have failed for "), reason
         stopping_at = time.monotonic()
         assert first.terminate() == 0
         assert time.monotonic() - stopping_at < 10, "a stop does not wait for Alertmanager"
@@ -232,6 +237,7 @@ def test_alertmanager_down_holds_the_alerts_uncommitted_and_loses_none(
             60,
             lambda: f"offsets {ends} committed",
         )
+        assert second.answer("/readyz") == (200, {"ready": True})
         episodes = {
             alert["labels"]["alert_id"]
             for alert in alertmanager.alerts()

@@ -1,10 +1,11 @@
-"""Debian's Prometheus scraping a real worker: the rules load, the dashboard has data, a dead worker pages.
+"""Debian's Prometheus scraping a real worker and a real `sentinel deliver alertmanager` (posting to
+Debian's Alertmanager): the rules load, the dashboard has data, a dead worker or deliverer pages.
 
 The rules file is the product, so it is loaded as it is but for one thing: its
 `for:` durations (one to five minutes, to ride out a restart or a rebalance)
 become FOR_IN_TEST, because this test cannot wait minutes. Expressions,
 labels and annotations are untouched, and Prometheus evaluates them every
-second against a worker scraped every second.
+second against a worker and a deliverer scraped every second.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from streams.verify import closing_events
 from streams.worker import WorkerProcess
 
 from .conftest import UniqueName
+from .delivery import Alertmanager, DeliverProcess
 from .pipeline import history_lines, produce_closing, worker_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "sentinel-rules.yml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "sentinel-dashboard.json"
 JOB = "touchpoint-sentinel"
+DELIVER_JOB = "touchpoint-sentinel-deliver"
 FOR_IN_TEST = "2s"
 RATE_WINDOW = "1m"
 """What the dashboard's $__rate_interval becomes: longer than the whole test, so rates see all of it."""
@@ -142,7 +145,7 @@ def has_numbers(result: list[dict[str, Any]]) -> bool:
     return any(not math.isnan(float(sample["value"][1])) for sample in result)
 
 
-def test_prometheus_loads_the_rules_graphs_the_dashboard_and_pages_for_a_killed_worker(
+def test_prometheus_loads_the_rules_graphs_the_dashboard_and_pages_for_a_killed_worker_and_deliverer(
     bootstrap_servers: str, unique_name: UniqueName, tmp_path: Path
 ) -> None:
     prometheus_dir = tmp_path / "prometheus"
@@ -152,23 +155,38 @@ def test_prometheus_loads_the_rules_graphs_the_dashboard_and_pages_for_a_killed_
         yaml.safe_dump(rules_for_test(rules)), encoding="utf-8"
     )
     settings = worker_settings(bootstrap_servers, unique_name, tmp_path / "worker")
+    delivering = settings.replace(
+        deliver_metrics_port=free_port(), alerts_dead_letter_topic=unique_name("alerts-dead-letter")
+    )
     target = f"{settings.metrics_host}:{settings.metrics_port}"
+    deliver_target = f"{delivering.metrics_host}:{delivering.deliver_metrics_port}"
     prometheus = Prometheus(
         prometheus_dir,
         {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": ["sentinel-rules.yml"],
-            "scrape_configs": [{"job_name": JOB, "static_configs": [{"targets": [target]}]}],
+            "scrape_configs": [
+                {"job_name": JOB, "static_configs": [{"targets": [target]}]},
+                {"job_name": DELIVER_JOB, "static_configs": [{"targets": [deliver_target]}]},
+            ],
         },
+    )
+    alertmanager = Alertmanager(
+        tmp_path / "alertmanager", {"route": {"receiver": "crm-teams"}, "receivers": [{"name": "crm-teams"}]}
     )
     lines, last_time = history_lines(60, seed=31)
     closing = closing_events(last_time + 5 * MINUTE, settings.partitions)
     worker = WorkerProcess(settings, tmp_path / "worker.log")
+    deliverer = DeliverProcess(delivering, "alertmanager", alertmanager.url, tmp_path / "deliver.log")
     try:
         worker.start()
+        alertmanager.start()
+        deliverer.start()
         prometheus.start()
         # Traffic after the first scrape, or every sample would show the same final counts (no rate).
-        wait_for(lambda: bool(prometheus.query(f'up{{job="{JOB}"}} == 1')), 10, "the first scrape")
+        wait_for(
+            lambda: len(prometheus.query("up == 1")) == 2, 10, "the first scrape of worker and deliverer"
+        )
         asyncio.run(produce_lines(settings, lines))
         asyncio.run(produce_closing(settings, closing))
 
@@ -196,9 +214,16 @@ def test_prometheus_loads_the_rules_graphs_the_dashboard_and_pages_for_a_killed_
         assert {rule["name"]: rule["health"] for rule in evaluated} == {
             rule["name"]: "ok" for rule in evaluated
         }, [rule.get("lastError") for rule in evaluated]
-        # With `for:` at 2 s, SentinelNoTouchpoints rightly goes off in the seconds before the traffic;
-        # once the touchpoints are counted, a healthy worker leaves nothing firing or pending.
+        # With `for:` at 2 s, SentinelNoTouchpoints rightly goes off in the seconds before the traffic
+        # (and SentinelDelivererNotReady before the deliverer's first assignment); once the touchpoints
+        # are counted and the alerts delivered, a healthy stack leaves nothing firing or pending.
         wait_for(lambda: has_numbers(prometheus.query("sum(sentinel_events_total) > 0")), 30, "touchpoints")
+        wait_for(
+            lambda: has_numbers(prometheus.query("sum(sentinel_deliver_delivered_total) > 0")),
+            30,
+            "deliveries",
+        )
+        assert prometheus.query("sum(sentinel_deliver_ready)")[0]["value"][1] == "1"
         wait_for(
             lambda: not prometheus.api("alerts")["alerts"],
             15,
@@ -208,20 +233,28 @@ def test_prometheus_loads_the_rules_graphs_the_dashboard_and_pages_for_a_killed_
         assert worker.process is not None
         worker.process.kill()
         worker.process.wait()
+        deliverer.kill()
 
-        def worker_down_fires() -> bool:
-            alerts = prometheus.api("alerts")["alerts"]
-            return any(
-                alert["labels"]["alertname"] == "SentinelWorkerDown"
-                and alert["labels"]["instance"] == target
-                and alert["state"] == "firing"
-                for alert in alerts
-            )
+        def down_fires(alertname: str, instance: str) -> Callable[[], bool]:
+            def fires() -> bool:
+                alerts = prometheus.api("alerts")["alerts"]
+                return any(
+                    alert["labels"]["alertname"] == alertname
+                    and alert["labels"]["instance"] == instance
+                    and alert["state"] == "firing"
+                    for alert in alerts
+                )
 
-        wait_for(worker_down_fires, 20, "SentinelWorkerDown firing")
+            return fires
+
+        wait_for(down_fires("SentinelWorkerDown", target), 20, "SentinelWorkerDown firing")
+        wait_for(down_fires("SentinelDelivererDown", deliver_target), 20, "SentinelDelivererDown firing")
         assert prometheus.query(f'up{{job="{JOB}"}}')[0]["value"][1] == "0"
+        assert prometheus.query(f'up{{job="{DELIVER_JOB}"}}')[0]["value"][1] == "0"
     finally:
+        deliverer.stop()
         worker.stop()
+        alertmanager.stop()
         prometheus.stop()
 
 

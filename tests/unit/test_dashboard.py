@@ -1,4 +1,5 @@
-"""The committed Grafana dashboard is what its generator builds, and it asks only for metrics that exist."""
+"""The committed Grafana dashboard is what its generator builds, and it asks only for metrics that exist
+(the worker's and those of `sentinel deliver`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from streams.delivery.metrics import DeliveryMetrics
 from streams.metrics import Metrics
 
 GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
@@ -55,14 +57,37 @@ def test_dashboard_shows_what_an_sre_watches() -> None:
         "sentinel_event_to_alert_latency_seconds_bucket",
         "sentinel_detection_delay_seconds",
         "time() - max by (partition) (sentinel_watermark_seconds)",
+        'up{job="touchpoint-sentinel-deliver"}',
+        "sentinel_deliver_ready",
+        "sentinel_deliver_target_failing_seconds",
+        "sentinel_deliver_lag_messages",
+        "rate(sentinel_deliver_delivered_total",
+        "rate(sentinel_deliver_failed_total",
+        "rate(sentinel_deliver_retried_total",
+        "sentinel_deliver_latency_seconds_bucket",
     ):
         assert needed in joined, needed
 
 
-def test_dashboard_queries_name_only_metrics_the_worker_exports() -> None:
-    registry = CollectorRegistry()
-    Metrics.create(registry)
-    families = list(registry.collect())
+def test_the_delivery_row_holds_the_deliverers_panels_and_only_those() -> None:
+    panels = _committed()["panels"]
+    rows = [index for index, panel in enumerate(panels) if panel["type"] == "row"]
+    (start,) = [index for index in rows if panels[index]["title"] == "Delivery"]
+    end = min([index for index in rows if index > start], default=len(panels))
+    delivery = panel_queries({"panels": panels[start + 1 : end]})
+    assert len(delivery) >= 6
+    for title, exprs in delivery.items():
+        for expr in exprs:
+            assert "sentinel_deliver_" in expr or 'job="touchpoint-sentinel-deliver"' in expr, title
+    elsewhere = panel_queries({"panels": panels[:start] + panels[end:]})
+    assert not any("sentinel_deliver_" in expr for exprs in elsewhere.values() for expr in exprs)
+
+
+def test_dashboard_queries_name_only_metrics_the_worker_or_the_deliverer_exports() -> None:
+    worker, deliverer = CollectorRegistry(), CollectorRegistry()
+    Metrics.create(worker)
+    DeliveryMetrics.create(deliverer, "alertmanager")
+    families = [*worker.collect(), *deliverer.collect()]
     exported = {family.name for family in families} | {s.name for f in families for s in f.samples} | {"up"}
     for title, exprs in panel_queries(_committed()).items():
         for expr in exprs:

@@ -24,12 +24,17 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from aiokafka import ConsumerRecord
 from referencing import Registry, Resource
 
 from agents.replay import replay
 from schemas import events
+from schemas.alerts import parse_alert
 from schemas.errors import InvalidEvent
-from streams.settings import SASL_MECHANISMS, SECURITY_PROTOCOLS
+from streams.delivery.episodes import STATE_TOPIC_CONFIG, Change, OpenEpisodes, state_topic
+from streams.delivery.loop import dead_letter
+from streams.delivery.metrics import FAILURES, TARGETS
+from streams.settings import SASL_MECHANISMS, SECURITY_PROTOCOLS, Settings
 from tests.unit.contract_samples import (
     ALL_SAMPLES,
     EXTRA_FIELDS,
@@ -624,25 +629,39 @@ def test_asyncapi_references_resolve() -> None:
 def test_asyncapi_topics_operations_and_payloads() -> None:
     document = _asyncapi()
     channels = document["channels"]
+    defaults = Settings()
     assert {name: channel["address"] for name, channel in channels.items()} == {
-        "touchpoints": "touchpoints",
-        "alerts": "alerts",
-        "touchpoints-dead-letter": "touchpoints-dead-letter",
+        "touchpoints": defaults.touchpoints_topic,
+        "alerts": defaults.alerts_topic,
+        "touchpoints-dead-letter": defaults.dead_letter_topic,
+        "alerts-dead-letter": defaults.alerts_dead_letter_topic,
+        "deliver-alertmanager-open": state_topic(defaults),
     }
-    actions = {}
+    for channel in channels.values():
+        assert channel["bindings"]["kafka"]["topic"] == channel["address"]
+    actions = set()
     for name, operation in document["operations"].items():
         channel_ref = operation["channel"]["$ref"]
         channel = _pointer(document, channel_ref.lstrip("#"))
-        actions[channel["address"]] = operation["action"]
+        actions.add((channel["address"], operation["action"]))
         for message in operation["messages"]:
             assert message["$ref"].startswith(channel_ref + "/messages/"), name
-    assert actions == {"touchpoints": "receive", "alerts": "send", "touchpoints-dead-letter": "send"}
+    assert actions == {
+        ("touchpoints", "receive"),
+        ("alerts", "send"),
+        ("touchpoints-dead-letter", "send"),
+        ("alerts", "receive"),  # sentinel deliver
+        ("alerts-dead-letter", "send"),
+        (state_topic(defaults), "send"),
+        (state_topic(defaults), "receive"),
+    }
 
     messages = document["components"]["messages"]
     payloads = {name: message["payload"].get("schema", {}).get("$ref") for name, message in messages.items()}
     assert payloads["touchpoint"] == "./touchpoint.schema.json"
     assert payloads["touchpointBatch"] == "./touchpoint-batch.schema.json"
     assert payloads["alert"] == "./alert.schema.json"
+    assert payloads["openEpisode"] == "./alert.schema.json", "the fired alert as it was on the alert topic"
     assert messages["touchpoint"]["contentType"] == "application/cloudevents+json"
     assert messages["touchpointBatch"]["contentType"] == "application/cloudevents-batch+json"
     for message in messages.values():
@@ -672,6 +691,50 @@ def test_asyncapi_dead_letter_headers() -> None:
     assert "sentinel-batch-index" not in headers["required"], "only for batch elements"
     assert "sentinel-truncated" not in headers["required"], "only for records cut to fit"
     assert headers["properties"]["sentinel-reason"]["enum"] == list(REASON_CODES)
+
+
+def test_asyncapi_alert_dead_letter_headers_are_what_the_deliverer_writes() -> None:
+    message = _asyncapi()["components"]["messages"]["alertDeadLetter"]
+    headers = message["headers"]
+    record = ConsumerRecord("alerts", 3, 41, 0, 0, b"customer-1", b"{}", None, 8, 2, [])
+    written = dead_letter("alerts-dead-letter", record, "refused", "HTTP 400: bad", "webhook", 1)
+    assert (written.topic, written.partition, written.key, written.value) == (
+        "alerts-dead-letter",
+        3,
+        b"customer-1",
+        b"{}",
+    ), "byte for byte, in the alert's partition"
+    names = [name for name, _ in written.headers]
+    assert set(headers["properties"]) == set(names)
+    assert set(headers["required"]) == set(names), "the deliverer writes every header, always"
+    validator = jsonschema.Draft202012Validator(headers)
+    validator.validate({name: value.decode() for name, value in written.headers})
+    assert headers["properties"]["sentinel-reason"]["enum"] == list(FAILURES)
+    assert headers["properties"]["sentinel-target"]["enum"] == list(TARGETS)
+    assert message["payload"] == {**message["payload"], "type": "string", "format": "binary"}
+
+
+def test_asyncapi_state_topic_is_compacted_and_keyed_by_alert_id() -> None:
+    document = _asyncapi()
+    binding = document["channels"]["deliver-alertmanager-open"]["bindings"]["kafka"]
+    assert {
+        key: ",".join(values) for key, values in binding["topicConfiguration"].items()
+    } == STATE_TOPIC_CONFIG
+    key = document["components"]["messages"]["openEpisode"]["bindings"]["kafka"]["key"]["$ref"]
+    target, _, pointer = key.partition("#")
+    assert (
+        _pointer(_load(target[2:]), pointer) == ALERT_SCHEMA["$defs"]["alertData"]["properties"]["alert_id"]
+    )
+    episodes = OpenEpisodes(Settings(), state_topic(Settings()))
+    fired = next(
+        alert
+        for alert in map(parse_alert, replay(json.dumps(event) for event in _scenario()).alerts)
+        if alert.fired
+    )
+    record = episodes.record(Change(2, fired.alert_id, fired, b"the fired alert"))
+    assert (record.key, record.value, record.partition) == (fired.alert_id.encode(), b"the fired alert", 2)
+    tombstone = episodes.record(Change(2, fired.alert_id, None, None))
+    assert tombstone.value is None, "a resolved episode leaves a tombstone"
 
 
 def _inline_local_refs(node: Any, document: dict[str, Any]) -> Any:
