@@ -1,9 +1,10 @@
-"""Container health check: exit 0 when the worker answers 200 on PATH (default /healthz), else 1.
+"""Container health check: exit 0 when the process answers 200 on PATH (default /healthz), else 1.
 
-    python3 sentinel-healthcheck.py [/healthz | /readyz]
+    python3 sentinel-healthcheck.py [/healthz | /readyz] [PORT]
 
 Standard library only, so it runs on the image's own Python without the venv.
-The port is the worker's metrics port, SENTINEL_METRICS_PORT (default 9108).
+PORT defaults to the worker's metrics port, SENTINEL_METRICS_PORT (default 9108); the
+deliverer's endpoint is on its own port (SENTINEL_DELIVER_METRICS_PORT), so its check names it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import urllib.request
 
 def main(argv: list[str]) -> int:
     path = argv[1] if len(argv) > 1 else "/healthz"
-    port = os.environ.get("SENTINEL_METRICS_PORT", "9108")
+    port = argv[2] if len(argv) > 2 else os.environ.get("SENTINEL_METRICS_PORT", "9108")
     url = f"http://127.0.0.1:{port}{path}"
     try:
         with urllib.request.urlopen(url, timeout=4) as response:

@@ -135,6 +135,12 @@ def test_worker_health_check_asks_the_readiness_endpoint() -> None:
     assert test[3] == "/readyz"
 
 
+def test_deliverer_health_check_asks_its_own_readiness_endpoint() -> None:
+    deliver = _services()["deliver"]
+    test = deliver["healthcheck"]["test"]
+    assert test[3:] == ["/readyz", deliver["environment"]["SENTINEL_DELIVER_METRICS_PORT"]]
+
+
 def test_prometheus_in_the_stack_loads_its_config_and_rules_as_mounted(tmp_path: Path) -> None:
     root = _laid_out("prometheus", tmp_path)
     config_file = root / "etc" / "prometheus" / "prometheus.yml"

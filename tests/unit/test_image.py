@@ -236,6 +236,16 @@ def test_health_check_follows_the_endpoint_it_is_given(path: tuple[str, ...], ex
     assert checked.returncode == exit_code, checked.stderr
 
 
+def test_health_check_asks_the_port_it_is_given_before_the_workers() -> None:
+    deliverer = _health_server({"/readyz": 200})
+    try:
+        checked = _health_check(free_port(), "/readyz", str(deliverer.server_address[1]))
+    finally:
+        deliverer.shutdown()
+        deliverer.server_close()
+    assert checked.returncode == 0, checked.stderr
+
+
 def test_health_check_fails_when_nothing_listens() -> None:
     checked = _health_check(free_port())
     assert checked.returncode == 1
