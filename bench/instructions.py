@@ -8,7 +8,9 @@ engine is judged by how many instructions it adds per event: one history (whole 
 written once as JSON lines by this tree), decoded and run through `Engine.process` by each
 revision's own code under `valgrind --tool=callgrind`, minus the same run that only decodes.
 REV is checked out in a temporary worktree and run with this tree's interpreter, so both
-sides share Python and libraries.
+sides share Python and libraries. A second table prices the additions of actions.md: this
+tree on the history with a CRM's commands added, with the default catalog and with all five
+additions configured (`bench.engine.ACTIONS`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.engine import with_actions
 from schemas.events import encode_event
 from streams.traffic import lifecycle_history
 
@@ -40,8 +43,12 @@ with open(sys.argv[2], "rb") as lines:
 relax_garbage_collector()
 gc.freeze()
 alerts = 0
-if sys.argv[1] == "engine":
-    engine = Engine(Config.default())
+if sys.argv[1] in ("engine", "actions"):
+    config = Config.default()
+    if sys.argv[1] == "actions":
+        from bench.engine import ACTIONS
+        config = Config.from_mapping(ACTIONS)
+    engine = Engine(config)
     for event in events:
         engine.process(event)
         alerts += len(engine.drain())
@@ -51,8 +58,12 @@ print(len(events), alerts)
 """
 
 
-def write_history(path: Path, customers: int) -> int:
+def write_history(path: Path, customers: int, *, commands: bool = False) -> int:
+    """Whole lifecycles as JSON lines; with `commands`, also what a CRM sends (segments, snoozes,
+    transactional sends: `bench.engine.with_actions`)."""
     events = lifecycle_history(customers, seed=7, start=START_MS, span_days=365)
+    if commands:
+        events = with_actions(events)
     with path.open("wb") as out:
         for event in events:
             out.write(encode_event(event) + b"\n")
@@ -85,9 +96,10 @@ def count_instructions(tree: Path, mode: str, history: Path) -> tuple[int, int]:
     return int(collected.group(1)), int(alerts)
 
 
-def engine_cost(tree: Path, history: Path) -> tuple[int, int]:
-    """Instructions of the engine alone (decoding subtracted), and the alerts it gave."""
-    with_engine, alerts = count_instructions(tree, "engine", history)
+def engine_cost(tree: Path, history: Path, mode: str = "engine") -> tuple[int, int]:
+    """Instructions of the engine alone (decoding subtracted), and the alerts it gave; `mode`
+    "actions" configures all five additions of actions.md (`bench.engine.ACTIONS`)."""
+    with_engine, alerts = count_instructions(tree, mode, history)
     decode_only, _ = count_instructions(tree, "decode", history)
     return with_engine - decode_only, alerts
 
@@ -108,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="sentinel-instructions-") as scratch:
         history = Path(scratch) / "history.jsonl"
         events = write_history(history, args.customers)
+        commanded = Path(scratch) / "commanded.jsonl"
+        commanded_events = write_history(commanded, args.customers, commands=True)
         other = Path(scratch) / "other"
         subprocess.run(
             ["git", "worktree", "add", "--detach", "--quiet", str(other), args.against], cwd=ROOT, check=True
@@ -115,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             before, alerts_before = engine_cost(other, history)
             after, alerts_after = engine_cost(ROOT, history)
+            plain, alerts_plain = engine_cost(ROOT, commanded)
+            acting, alerts_acting = engine_cost(ROOT, commanded, "actions")
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=True)
     print(f"{events:,} events, {args.customers:,} whole lifecycles")
@@ -125,6 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name[:12]:<12}  {count:>15,}  {count / events:>9,.0f}  {alerts:>7,}")
     print()
     print(f"this tree / {args.against}: {after / before:.3f}x the instructions")
+    print()
+    print(f"this tree, the history with a CRM's commands ({commanded_events:,} events: segments,")
+    print("snoozes, transactional sends), without and with all five additions of actions.md configured")
+    print()
+    print(f"{'catalog':<12}  {'instructions':>15}  {'per event':>9}  {'alerts':>7}")
+    for name, count, alerts in (("default", plain, alerts_plain), ("actions", acting, alerts_acting)):
+        print(f"{name:<12}  {count:>15,}  {count / commanded_events:>9,.0f}  {alerts:>7,}")
+    print()
+    print(f"actions / default: {acting / plain:.3f}x the instructions")
     return 0
 
 
