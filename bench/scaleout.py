@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import signal
@@ -93,6 +94,14 @@ BACKLOG_BATCH_BYTES = 512 * 1024
 CPU_PER_EVENT_TOLERANCE = 0.20
 """Scale-out must add no per-event work: the workers' CPU per event within 20 % of one worker's."""
 SPEEDUP_GOAL = 1.6
+HEADROOM = 2.0
+"""The sizing guide plans CPU at half the cores: catch-up after an outage, live rates (smaller
+rounds than a backlog's), other load."""
+SIZING_RATES = (1_000, 10_000, 100_000)
+SIZING_CUSTOMERS = (1_000_000, 10_000_000)
+RECOVERY_TARGET_S = 600
+"""The sizing guide gives a detect process no more customers than it recovers in 10 minutes."""
+ENGINE_RESULTS = Path(__file__).parent / "results" / "engine.json"
 MAX_FETCH_BYTES = 4 * 1024 * 1024
 
 
@@ -734,6 +743,110 @@ def judge(report: dict[str, Any]) -> dict[str, Any]:
     return verdicts
 
 
+def sizing(report: dict[str, Any], lifecycle_state_bytes: float | None) -> dict[str, Any]:
+    """Partitions, processes, cores, memory and recovery for the sizing guide, from this run's costs.
+
+    Per event: ingest and detect CPU as measured apart, plus what the standby copies cost
+    (two workers with them less two without), times `HEADROOM`. A process does at most one
+    core (one interpreter); at least two detect processes, so a partition has somewhere to go,
+    and enough that each recovers its customers within `RECOVERY_TARGET_S`; ingest runs inside
+    them while the cores allow. Partitions: room to double the largest group of processes.
+    Memory per detect process: its share of the customers twice (its own and a standby copy of
+    another's, both in memory with memory://), at what a customer at rest cost in the recovered
+    worker, plus a settled empty worker. Recovery: its share of the customers from a compacted
+    changelog (one record each) at the rate the recovering worker read. A customer's state grows
+    with its history: with `lifecycle_state_bytes` (the engine stage's encoded size of whole
+    lifecycles) the difference to this run's customers is added to memory and changelog.
+    """
+    model, layouts, rec = report["cost_model"], report["layouts"], report["recovery"]
+    traffic_figures = model["traffic"]
+    events = layouts["one worker"]["events"]
+    standby_us = (
+        1e6
+        * (layouts["two all workers"]["workers_cpu_seconds"] - layouts[NO_STANDBY]["workers_cpu_seconds"])
+        / events
+    )
+    at_rest = traffic_figures["changelog_bytes_per_customer_at_rest"]
+    grown = max(0.0, (lifecycle_state_bytes or at_rest) - at_rest)
+    per_customer_memory = rec["rss_bytes_per_customer"] + grown
+    per_customer_changelog = at_rest + grown
+    base_rss = rec["settled_empty_worker_rss_bytes"]
+    records_per_s = (
+        rec["records_per_s_recovering"] or rec["changelog_records"] / rec["seconds_to_all_customers"]
+    )
+    rows = []
+    for rate in SIZING_RATES:
+        ingest_cores = rate * model["ingest_cpu_us_per_event"] * HEADROOM / 1e6
+        detect_cores = rate * (model["detect_cpu_us_per_event"] + max(0.0, standby_us)) * HEADROOM / 1e6
+        ingest = max(1, math.ceil(ingest_cores))
+        for customers in SIZING_CUSTOMERS:
+            detect = max(2, math.ceil(detect_cores), math.ceil(customers / records_per_s / RECOVERY_TARGET_S))
+            together = ingest_cores + detect_cores <= detect
+            largest = detect if together else max(ingest, detect)
+            share = customers / detect
+            rows.append(
+                {
+                    "events_per_s": rate,
+                    "customers": customers,
+                    "partitions": max(4, 2 ** math.ceil(math.log2(2 * largest))),
+                    "processes": f"{detect} all" if together else f"{ingest} ingest + {detect} detect",
+                    "cores": ingest_cores + detect_cores,
+                    "memory_per_detect_process_bytes": base_rss + 2 * share * per_customer_memory,
+                    "changelog_bytes": customers * per_customer_changelog,
+                    "recovery_s": share / records_per_s,
+                    "written_mb_per_s": rate * traffic_figures["written_bytes_per_event"] / 1e6,
+                }
+            )
+    return {
+        "headroom": HEADROOM,
+        "standby_cpu_us_per_event": standby_us,
+        "memory_bytes_per_customer": per_customer_memory,
+        "changelog_bytes_per_customer": per_customer_changelog,
+        "lifecycle_state_bytes": lifecycle_state_bytes,
+        "recovery_records_per_s": records_per_s,
+        "rows": rows,
+    }
+
+
+def render_sizing(plan: dict[str, Any]) -> list[str]:
+    lines = [
+        f"sizing from these costs (CPU x{plan['headroom']:.0f}; standby CPU "
+        f"{plan['standby_cpu_us_per_event']:.1f} µs/event; {plan['memory_bytes_per_customer']:,.0f} B per "
+        f"customer in a worker, twice with its standby copy; {plan['changelog_bytes_per_customer']:,.0f} B "
+        f"per customer in the changelog; recovery at {plan['recovery_records_per_s']:,.0f} records/s, "
+        f"at most {RECOVERY_TARGET_S / 60:.0f} min per detect process):",
+        "",
+    ]
+    rows: list[tuple[str, ...]] = [
+        (
+            "events/s",
+            "customers",
+            "partitions",
+            "processes",
+            "cores",
+            "RAM/detect",
+            "changelog",
+            "recovery",
+            "written",
+        )
+    ]
+    for row in plan["rows"]:
+        rows.append(
+            (
+                f"{row['events_per_s']:,}",
+                f"{row['customers'] / 1e6:,.0f} M",
+                f"{row['partitions']}",
+                row["processes"],
+                f"{row['cores']:.1f}",
+                f"{row['memory_per_detect_process_bytes'] / 2**30:.1f} GiB",
+                f"{row['changelog_bytes'] / 2**30:.1f} GiB",
+                f"{row['recovery_s'] / 60:.1f} min",
+                f"{row['written_mb_per_s']:.1f} MB/s",
+            )
+        )
+    return lines + aligned(rows, left=0)
+
+
 def render(report: dict[str, Any]) -> str:
     workload, layouts = report["workload"], report["layouts"]
     speed = report["speedup"]
@@ -850,6 +963,9 @@ def render(report: dict[str, Any]) -> str:
             f"worker's RSS {fmt_mib(rec['rss_bytes'])} less a settled empty worker's "
             f"{fmt_mib(rec['settled_empty_worker_rss_bytes'])})"
         )
+    if "sizing" in report:
+        lines.append("")
+        lines += render_sizing(report["sizing"])
     goals = report["goals"]
     lines.append("")
     lines.append(
@@ -868,6 +984,14 @@ def render(report: dict[str, Any]) -> str:
         )
     )
     return "\n".join(lines)
+
+
+def lifecycle_state_bytes() -> float | None:
+    """The engine stage's encoded state per customer over whole lifecycles, when `make bench` ran it."""
+    try:
+        return float(json.loads(ENGINE_RESULTS.read_text())["state"]["encoded_bytes_per_customer"])
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -942,6 +1066,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report["speedup"] = speedup_figures(layouts, cores)
     report["cost_model"] = cost_model(layouts, report.get("traffic"))
     report["goals"] = judge(report)
+    if "recovery" in report:
+        report["sizing"] = sizing(report, lifecycle_state_bytes())
     report["seconds_total"] = time.perf_counter() - began
     table = render(report)
     report["table"] = table
