@@ -11,10 +11,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sentinel-installed
 
-.PHONY: help venv tools lint test run bench dashboard clean
+.PHONY: help venv tools lint test run bench bench-instructions dashboard clean
 
 help: ## List targets (default)
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 venv: $(STAMP) ## Create .venv and install the project with test and rocksdb extras
 
@@ -31,7 +31,7 @@ ASYNCAPI_CLI := @asyncapi/cli@4.1.1
 tools: ## Install the tools the deploy, contract and security tests run, where missing (Debian packages, npm)
 	@missing=""; \
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || missing="$$missing prometheus"; \
-	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v stunnel4 >/dev/null || missing="$$missing stunnel4"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
@@ -51,6 +51,11 @@ run: $(STAMP) ## Run the demo (sentinel demo)
 
 bench: $(STAMP) ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench
+
+AGAINST ?= a7863bc
+bench-instructions: $(STAMP) ## Engine instructions per event here against AGAINST (a git revision), by callgrind
+	@command -v valgrind >/dev/null || { apt-get update -qq && $(APT_INSTALL) valgrind >/dev/null; }
+	$(BIN)/python -m bench.instructions --against $(AGAINST)
 
 dashboard: $(STAMP) ## Regenerate deploy/grafana/sentinel-dashboard.json from deploy/grafana/dashboard.py
 	$(BIN)/python deploy/grafana/dashboard.py > deploy/grafana/sentinel-dashboard.json

@@ -81,21 +81,21 @@ class BusinessCalendar:
                 raise ConfigError(f"{where}: unknown key {where}.{key} (known: timezone, hours, holidays)")
         timezone = table.get("timezone")
         if type(timezone) is not str:
-            raise ConfigError(f"{where}.timezone must be an IANA timezone name like \"Europe/Berlin\"")
+            raise ConfigError(f'{where}.timezone must be an IANA timezone name like "Europe/Berlin"')
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{where}.timezone: unknown timezone {timezone!r}") from None
         hours = table.get("hours", {})
         if not isinstance(hours, Mapping):
-            raise ConfigError(f"{where}.hours must be a table like {{ mon = \"08:00-18:00\" }}")
+            raise ConfigError(f'{where}.hours must be a table like {{ mon = "08:00-18:00" }}')
         week = tuple(_day_intervals(hours.get(day, ""), f"{where}.hours.{day}") for day in WEEKDAYS)
         for day in hours:
             if day not in WEEKDAYS:
                 raise ConfigError(f"{where}.hours: unknown day {day!r} (known: {', '.join(WEEKDAYS)})")
         holidays = table.get("holidays", [])
         if not isinstance(holidays, list):
-            raise ConfigError(f"{where}.holidays must be a list of dates like \"2026-12-24\"")
+            raise ConfigError(f'{where}.holidays must be a list of dates like "2026-12-24"')
         calendar = cls(timezone, week, frozenset(_holidays(holidays, f"{where}.holidays")))
         if not any(week):
             raise ConfigError(f"{where}.hours: the calendar has no business time at all")

@@ -244,9 +244,6 @@ def measure(
     return tally.report()
 
 
-
-
-
 def render_table(report: Report) -> str:
     """The report for a terminal: one aligned row per pattern, rates in percent."""
     share = report.holdout.share

@@ -242,17 +242,11 @@ class Engine:
             self._restore(subject)
             self._fail(Failure(subject, event, error))
             return
-        log = self._since_flush.get(subject)
-        if log is None:
-            self._since_flush[subject] = [(self.watermark, event, origin)]
-        else:
-            log.append((self.watermark, event, origin))
-            if len(log) >= UNDO_LOG_LIMIT:
-                self._checkpoint(subject)
+        self._log(subject, event, origin)
 
-    def _log(self, subject: str, event: Touchpoint | None) -> None:
+    def _log(self, subject: str, event: Touchpoint | None, origin: Origin | None = None) -> None:
         """Remember an applied event, or a watermark move (None), for `_restore`."""
-        entry = (self.watermark, event, None)
+        entry = (self.watermark, event, origin)
         log = self._since_flush.get(subject)
         if log is None:
             self._since_flush[subject] = [entry]
@@ -262,6 +256,8 @@ class Engine:
                 self._checkpoint(subject)
 
     def _take(self, event: Touchpoint, origin: Origin | None) -> None:
+        """`process` without the error policy: repeats and duplicates skipped, lateness counted,
+        an event after a pending deadline kept unsettled, then the rules applied."""
         subject, time = event.subject, event.time
         counts = self.counts
         if origin is not None:

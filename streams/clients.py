@@ -32,8 +32,15 @@ def message_key(line: bytes) -> bytes | None:
     return subject.encode() if isinstance(subject, str) else None
 
 
-async def produce_lines(settings: Settings, lines: Iterable[bytes], *, topic: str | None = None) -> int:
-    """Publish each non-empty line as one message keyed by customer; the worker dead-letters bad ones."""
+async def produce_lines(
+    settings: Settings,
+    lines: Iterable[bytes],
+    *,
+    topic: str | None = None,
+    on_sent: Callable[[int], None] | None = None,
+) -> int:
+    """Publish each non-empty line as one message keyed by customer; the worker dead-letters bad ones.
+    `on_sent` hears how many messages the broker has acknowledged so far (for progress)."""
     producer = AIOKafkaProducer(linger_ms=5, max_batch_size=1024 * 1024, **aiokafka_options(settings))
     await producer.start()
     sent = 0
@@ -50,7 +57,11 @@ async def produce_lines(settings: Settings, lines: Iterable[bytes], *, topic: st
             if len(pending) >= 10_000:
                 await asyncio.gather(*pending)
                 pending.clear()
+                if on_sent is not None:
+                    on_sent(sent)
         await asyncio.gather(*pending)
+        if on_sent is not None:
+            on_sent(sent)
     finally:
         await producer.stop()
     return sent

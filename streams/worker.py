@@ -23,8 +23,9 @@ from prometheus_client import CollectorRegistry
 
 from agents.config import Config
 from agents.ingest import wall_clock_ms
-from schemas.errors import ConfigError, PortInUse, SentinelError
+from schemas.errors import ConfigError, PortInUse, SentinelError, WorkerCrashed
 from schemas.timestamps import format_duration
+from streams import logs
 from streams.app import create_app, declare_topics, run_ingest
 from streams.connection import check_connection, kafka_failure
 from streams.http import BrokerContact, WorkerEndpoint, serve
@@ -35,16 +36,20 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def run_worker(settings: Settings, config: Config | None = None, *, loglevel: str = "warning") -> int:
+def run_worker(settings: Settings, config: Config | None = None) -> int:
     """Block running the worker until SIGINT/SIGTERM; returns the exit status.
 
     Before Faust starts, the broker is reached as configured, the topics are
     declared and the HTTP endpoint (metrics, health, customers) is bound: a wrong
     password or certificate, an unreachable broker or a port in use stops the
-    start with a SentinelError (one line from the command line), where a
-    crashing Faust app would log a traceback and exit 1. The endpoint comes last
-    because it tells that the worker is up (WorkerProcess and probes wait for it).
+    start with a SentinelError (one line from the command line). The endpoint
+    comes last because it tells that the worker is up (WorkerProcess and probes
+    wait for it). A crash after the start is `WorkerCrashed`: its traceback
+    logged once, then one line. Faust leaves logging alone: `streams.logs` has
+    configured it (here, if the command line has not).
     """
+    if not logs.configured():
+        logs.configure_logging(settings.log_level, settings.log_format)
     if settings.role == "ingest":
         return run_ingest_only(settings)
     loop = asyncio.new_event_loop()
@@ -53,9 +58,16 @@ def run_worker(settings: Settings, config: Config | None = None, *, loglevel: st
     loop.run_until_complete(_reach_broker(settings))
     if settings.metrics_port:
         loop.run_until_complete(serve_endpoint(settings, sentinel.endpoint))
-    worker = BoundedStopWorker(sentinel.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, loop=loop)
+    worker = BoundedStopWorker(
+        sentinel.app, quiet=True, redirect_stdouts=False, override_logging=False, loop=loop
+    )
     worker.spinner = None  # a terminal spinner writes escape codes into log files
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        if worker.crash_reason is None:
+            raise
+        raise WorkerCrashed(f"crashed: {logs.describe_crash(worker.crash_reason)}") from None
     return 0
 
 
@@ -100,13 +112,22 @@ class BoundedStopWorker(faust.Worker):
     """
 
     async def stop(self) -> None:
-        _exit_unless_done_within(STOP_DEADLINE, 1 if self.crash_reason else 0)
+        _exit_unless_done_within(STOP_DEADLINE, WorkerCrashed.exit_code if self.crash_reason else 0)
         await super().stop()
+
+    def _shutdown_loop(self) -> None:
+        """mode re-raises the crash here, after logging it: `run_worker` reports it instead, in one line."""
+        reason, self.crash_reason = self.crash_reason, None
+        try:
+            super()._shutdown_loop()
+        finally:
+            self.crash_reason = reason
 
 
 def _exit_unless_done_within(seconds: float, code: int) -> None:
     def exit_now() -> None:
-        sys.stderr.write(f"sentinel worker: stopping took over {seconds:.0f} s; exiting with {code}\n")
+        problem = f"stopping took over {seconds:.0f} s; exiting with {code}"
+        sys.stderr.write(logs.failure_line("worker", problem) + "\n")
         sys.stderr.flush()
         os._exit(code)
 
@@ -125,7 +146,7 @@ async def serve_endpoint(settings: Settings, endpoint: WorkerEndpoint) -> None:
                 f"metrics port {where} is already in use (set metrics_port; 0 turns the endpoint off)"
             ) from None
         raise ConfigError(f"metrics_host/metrics_port: cannot listen on {where} ({error.strerror})") from None
-    sys.stderr.write(f"metrics on http://{where}/metrics\n")
+    log.info("metrics on http://%s/metrics", where)
 
 
 async def _reach_broker(settings: Settings) -> None:

@@ -127,16 +127,20 @@ def _random_bytes(rng: random.Random, n: int) -> Built:
 
 def _over_event_size(rng: random.Random, n: int) -> Built:
     note = "x" * (MAX_EVENT_BYTES + rng.randrange(1, 8000))
-    return codec.dumps(_event(n, data={"channel": "phone", "direction": "inbound", "note": note})), (), _one(
-        "too_large"
+    return (
+        codec.dumps(_event(n, data={"channel": "phone", "direction": "inbound", "note": note})),
+        (),
+        _one("too_large"),
     )
 
 
 def _over_request_size(rng: random.Random, n: int) -> Built:
     """2 MiB: the embedded broker stores it; the worker's copy must be cut to what it may send."""
     note = "y" * (2 * 1024 * 1024)
-    return codec.dumps(_event(n, data={"channel": "phone", "direction": "inbound", "note": note})), (), _one(
-        "too_large"
+    return (
+        codec.dumps(_event(n, data={"channel": "phone", "direction": "inbound", "note": note})),
+        (),
+        _one("too_large"),
     )
 
 
@@ -159,15 +163,21 @@ def _data_nested_one_over(rng: random.Random, n: int) -> Built:
 
 
 def _batch_of_deep_elements(rng: random.Random, n: int) -> Built:
-    return b"[" + _nested(300) + b"," + _nested(rng.randrange(70, 1_000)) + b"]", (), (
-        (0, "too_deep"),
-        (1, "too_deep"),
+    return (
+        b"[" + _nested(300) + b"," + _nested(rng.randrange(70, 1_000)) + b"]",
+        (),
+        (
+            (0, "too_deep"),
+            (1, "too_deep"),
+        ),
     )
 
 
 def _batch_too_many(rng: random.Random, n: int) -> Built:
-    return b"[" + b",".join([b"0"] * (MAX_BATCH_EVENTS + 1 + rng.randrange(10_000))) + b"]", (), _one(
-        "too_large"
+    return (
+        b"[" + b",".join([b"0"] * (MAX_BATCH_EVENTS + 1 + rng.randrange(10_000))) + b"]",
+        (),
+        _one("too_large"),
     )
 
 

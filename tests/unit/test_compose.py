@@ -149,9 +149,12 @@ def test_prometheus_in_the_stack_loads_its_config_and_rules_as_mounted(tmp_path:
 
     config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
     settings = Settings.load(env=_services()["worker"]["environment"])
-    (job,) = config["scrape_configs"]
-    assert job["job_name"] == "touchpoint-sentinel", "the rules select this job"
-    assert job["static_configs"][0]["targets"] == [f"worker:{settings.metrics_port}"]
+    delivering = Settings.load(env=_services()["deliver"]["environment"])
+    jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert jobs == {
+        "touchpoint-sentinel": [f"worker:{settings.metrics_port}"],  # the rules select this job
+        "touchpoint-sentinel-deliver": [f"deliver:{delivering.deliver_metrics_port}"],
+    }
     managers = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert managers == ["alertmanager:9093"]
 

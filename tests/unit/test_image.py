@@ -166,6 +166,7 @@ def test_image_install_steps_work_for_a_user_who_is_not_root(shared_dir: Path) -
     site_packages = list(prefix.glob("lib/python3*/site-packages"))
     assert len(site_packages) == 1
     assert not (site_packages[0] / "pip").exists(), "no installer left in the environment"
+    assert (site_packages[0] / "schemas" / "py.typed").is_file(), "the alert client's types reach consumers"
     assert not (site_packages[0] / "setuptools").exists()
     listed = subprocess.run(
         _as_unprivileged([str(prefix / "bin" / "sentinel"), "patterns", "--json"]),
