@@ -7,8 +7,8 @@ message keyed by customer, 4 partitions) and four layouts, each on fresh topics 
 - one worker:      `sentinel worker --role all`, the reference row;
 - two all workers: two `--role all` processes in one group (each ingests and detects);
 - ingest + detect: one `--role ingest` and one `--role detect` process;
-- two all, no standbys: the second layout with Faust's standby replicas off, which the worker
-  does not offer: it shows what the standby copies cost (`worker_without_standby`).
+- two all, no standbys: the second layout with `standby_replicas = 0` (Faust's standby copies
+  off; the default keeps one): it shows what the standby copies cost per event.
 
 Each layout's processes start on an empty touchpoints topic and settle: every group joined
 with all its members, each detecting process owning its internal partitions (ticks load
@@ -25,7 +25,7 @@ topic, the changelogs, alerts) and bytes per customer at rest in the changelog; 
 worker is stopped and a fresh one (memory store, same app id) recovers every customer from the
 changelog: how long, how fast, and what the customers cost in its RSS.
 
-    .venv/bin/python -m bench.scaleout [--customers N] [--events N] [--skip-check] [--skip-recovery]
+    .venv/bin/python -m bench.scaleout [--quick] [--customers N] [--events N] [--skip-check] [--skip-recovery]
 
 Prints the tables and writes bench/results/scaleout.json. Progress goes to stderr.
 """
@@ -39,7 +39,6 @@ import math
 import os
 import platform
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,7 +49,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -75,9 +74,10 @@ from streams.broker import EmbeddedBroker, create_topics, end_offsets, free_port
 from streams.clients import message_key
 from streams.settings import Settings
 from streams.verify import comparable, expected_alerts
-from streams.worker import WorkerProcess, worker_environment
+from streams.worker import WorkerProcess
 
 RESULTS = Path(__file__).parent / "results" / "scaleout.json"
+QUICK_RESULTS = RESULTS.with_name("scaleout-quick.json")
 NO_STANDBY = "two all, no standbys"
 LAYOUTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("one worker", ("all",)),
@@ -85,8 +85,11 @@ LAYOUTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ingest + detect", ("ingest", "detect")),
     (NO_STANDBY, ("all", "all")),
 )
-"""The last is a diagnosis, not a layout the worker offers: see `worker_without_standby`."""
-WITHOUT_STANDBY = "worker-without-standby"
+"""The last runs its workers with the setting `standby_replicas = 0` (the default is 1)."""
+FULL = (100_000, 500_000)
+"""Customers and events of `make bench`'s run: the pipeline stage's workload."""
+QUICK = (20_000, 100_000)
+"""`--quick`: the same generator and seed, a fifth of the size (about 4 minutes on 2 cores)."""
 SCRAPE_INTERVAL = 0.2
 SETTLED_FOR = 2.0
 """Seconds every group must stay as wanted before the workload is sent."""
@@ -110,59 +113,6 @@ def say(message: str) -> None:
 
 
 # --------------------------------------------------------------------------- processes and their metrics
-
-
-def worker_without_standby() -> int:
-    """`sentinel worker` with Faust's standby replicas off (`table_standby_replicas=0`).
-
-    Faust's default, which the worker keeps, is one standby per table partition: with two
-    workers each keeps a copy of the other's partitions by reading their changelog as it is
-    written. Run as a child of this benchmark to show what that costs per event.
-    """
-    import faust
-
-    from streams import cli
-
-    create = faust.App.__init__
-
-    def without_standby(app: faust.App, *args: Any, **kwargs: Any) -> None:
-        create(app, *args, **{**kwargs, "table_standby_replicas": 0})
-
-    faust.App.__init__ = without_standby  # type: ignore[method-assign,assignment]
-    return cli.main(["worker"])
-
-
-class BenchWorker(WorkerProcess):
-    """`sentinel worker` in a child process, or (`standby=False`) `worker_without_standby`."""
-
-    def __init__(self, settings: Settings, log_path: Path, standby: bool = True) -> None:
-        super().__init__(settings, log_path)
-        self.standby = standby
-
-    def start(self, ready_timeout: float = 30.0) -> Self:
-        if self.standby:
-            super().start(ready_timeout)
-            return self
-        with self.log_path.open("ab") as log_file:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.scaleout", WITHOUT_STANDBY],
-                env=worker_environment(self.settings),
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.process.returncode}; see {self.log_path}")
-            try:
-                self.scrape()
-            except OSError:
-                time.sleep(0.2)
-            else:
-                return self
-        self.stop()
-        raise RuntimeError(f"worker did not come up in {ready_timeout:.0f} s; see {self.log_path}")
 
 
 @dataclass
@@ -383,7 +333,9 @@ def start_layout(
         counts[role] = counts.get(role, 0) + 1
         label = f"{role}-{counts[role]}" if roles.count(role) > 1 else role
         settings = base.replace(role=role, metrics_port=free_port(), data_dir=str(work_dir / tag / label))
-        worker = BenchWorker(settings, work_dir / f"{tag}-{label}.log", standby)
+        if not standby:
+            settings = settings.replace(standby_replicas=0)
+        worker = WorkerProcess(settings, work_dir / f"{tag}-{label}.log")
         layout.members.append(Member(label, role, worker))
     try:
         for member in layout.members:
@@ -996,20 +948,32 @@ def lifecycle_state_bytes() -> float | None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     arguments = sys.argv[1:] if argv is None else argv
-    if arguments[:1] == [WITHOUT_STANDBY]:
-        sys.exit(worker_without_standby())
     parser = argparse.ArgumentParser(prog="python -m bench.scaleout", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=500_000, help="cap on the history's events")
+    parser.add_argument("--customers", type=int, default=None, help=f"default {FULL[0]:,}")
+    parser.add_argument(
+        "--events", type=int, default=None, help=f"cap on the history's events, default {FULL[1]:,}"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a reduced run for checks: {QUICK[0]:,} customers, {QUICK[1]:,} events (--customers and "
+        "--events still win)",
+    )
     parser.add_argument("--span-days", type=int, default=14, help="customers start within this many days")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-check", action="store_true", help="skip the replay comparison")
     parser.add_argument("--skip-recovery", action="store_true", help="skip the recovery and traffic figures")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--output", type=Path, default=None, help=f"default {RESULTS} ({QUICK_RESULTS.name} with --quick)"
+    )
     args = parser.parse_args(arguments)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
+    size = QUICK if args.quick else FULL
+    args.output = args.output or (QUICK_RESULTS if args.quick else RESULTS)
+    args.customers = size[0] if args.customers is None else args.customers
+    args.events = size[1] if args.events is None else args.events
     began = time.perf_counter()
     say(f"generating {args.customers:,} customers, keeping the first {args.events:,} events")
     workload = make_workload(args.customers, args.events, args.seed, args.span_days)
