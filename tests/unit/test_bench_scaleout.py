@@ -38,6 +38,8 @@ def layout(
         "workers_cpu_seconds": workers,
         "workers_cores": workers / seconds,
         "workers_cpu_s_per_1000_events": 1000 * workers / EVENTS,
+        "workers_idle_cores": 0.02 * len(cpu),
+        "workers_cpu_s_per_1000_events_less_idle": 1000 * (workers - 0.02 * len(cpu) * seconds) / EVENTS,
         "broker_cores": broker,
         "bench_cores": 0.05,
         "other_cores": other,
@@ -77,6 +79,10 @@ def test_speedup_is_judged_against_the_cores_left_and_the_busier_stage() -> None
     assert figures["two all workers"]["ideal_speedup"] == pytest.approx(1.85)
     assert figures["two all workers"]["bounded_by"] == "cores left"
     assert figures["two all workers"]["cpu_per_event_ratio"] == pytest.approx(110 / 50)
+    # Less each process's idle CPU over its window: two processes idle twice as much.
+    assert figures["two all workers"]["cpu_per_event_less_idle_ratio"] == pytest.approx(
+        (110 - 2.0) / (50 - 1.0)
+    )
     # Ingest and detect apart: no faster than the busier process allows, 60 / 47.
     assert figures["ingest + detect"]["bounded_by"] == "busier stage"
     assert figures["ingest + detect"]["ideal_speedup"] == pytest.approx(60 / 47)
