@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in one run, then the tables into BENCHMARKS.md.
 
-    .venv/bin/python -m bench [--skip engine,pipeline,watermark] [--no-update]
+    .venv/bin/python -m bench [--skip engine,pipeline,watermark,scaleout] [--no-update]
 
 Stages, in order, each in a child process of its own (`python -m bench.<stage>`, so no stage
 inherits another's heap); each prints its table and writes bench/results/<stage>.json:
@@ -8,7 +8,11 @@ inherits another's heap); each prints its table and writes bench/results/<stage>
 - engine:    the pure detection core (bench/engine.py, when present);
 - pipeline:  raw aiokafka ceiling, naive Faust, and the worker on the embedded broker,
              throughput, latency at 5,000 events/s, memory, alerts == replay (bench/pipeline.py);
-- watermark: a watermark advance among 1,000,000 customers (bench/watermark.py).
+- watermark: a watermark advance among 1,000,000 customers (bench/watermark.py);
+- scaleout:  the same workload on one worker, two workers in one group, and ingest and detect
+             in processes of their own: throughput, CPU per event per process, the broker's CPU,
+             bytes per event per topic, recovery from the changelog, alerts == replay
+             (bench/scaleout.py).
 
 The printed tables replace the block between the bench markers in BENCHMARKS.md, with the
 date and the command; the prose around it is left alone. Progress goes to stderr.
@@ -30,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 BEGIN = "<!-- bench:begin (written by `python -m bench`; edit outside this block) -->"
 END = "<!-- bench:end -->"
-STAGES = ("engine", "pipeline", "watermark")
+STAGES = ("engine", "pipeline", "watermark", "scaleout")
 COMMAND = "make bench   # = .venv/bin/python -m bench"
 
 

@@ -72,6 +72,7 @@ def create_app(
         broker=[f"kafka://{server}" for server in bootstrap_list(settings)],
         broker_credentials=faust_credentials(settings),
         store=settings.store,
+        table_standby_replicas=settings.standby_replicas,
         datadir=f"{settings.data_dir}/{settings.app_id}",
         autodiscover=False,
         web_enabled=False,
