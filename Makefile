@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sentinel-installed
 
-.PHONY: help venv tools lint test run bench clean
+.PHONY: help venv tools lint test run bench chaos clean
 
 help: ## List targets (default)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ run: $(STAMP) ## Run the demo (sentinel demo)
 
 bench: $(STAMP) ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench
+
+chaos: $(STAMP) ## Run the fault suite (python -m chaos; 30-40 min) and write RELIABILITY.md
+	$(BIN)/python -m chaos --seed 1
 
 clean: ## Remove caches and build output (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build
