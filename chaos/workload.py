@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from agents.replay import replay
 from schemas import codec
-from schemas.events import Touchpoint, encode_event
+from schemas.events import encode_event
 from schemas.timestamps import MINUTE, parse_instant
 from streams.clients import produce_lines
 from streams.settings import Settings
@@ -35,8 +35,9 @@ class Workload:
 
     customers: int
     seed: int
-    events: tuple[Touchpoint, ...]
     lines: tuple[bytes, ...]
+    placement: tuple[tuple[int, str], ...]
+    """(event time, customer) of each line, to place it on an input partition."""
     last_time: int
     expected: dict[str, bytes]
     erased: frozenset[str]
@@ -56,18 +57,29 @@ class Workload:
         return alert["subject"] not in self.erased and parse_instant(alert["time"]) <= self.last_time
 
 
+History = tuple[tuple[bytes, ...], tuple[tuple[int, str], ...], frozenset[str]]
+
+
+@cache
+def _history(customers: int, seed: int) -> History:
+    """(lines, placement, erased customers), kept once however many partition counts replay for."""
+    events = lifecycle_history(customers, seed=seed, start=HISTORY_START, span_days=SPAN_DAYS)
+    return (
+        tuple(encode_event(event) for event in events),
+        tuple((event.time, event.subject) for event in events),
+        frozenset(event.subject for event in events if event.type == "customer.erased"),
+    )
+
+
 @cache
 def workload(customers: int, seed: int, partitions: int) -> Workload:
-    """Whole lifecycles of `customers` customers starting within 60 days; cached per process,
-    since a 100,000-event replay takes several seconds."""
-    events = tuple(lifecycle_history(customers, seed=seed, start=HISTORY_START, span_days=SPAN_DAYS))
-    lines = tuple(encode_event(event) for event in events)
-    last_time = events[-1].time
+    """Whole lifecycles of `customers` customers starting within 60 days, and replay's alerts
+    with one closing event per partition; cached per process (a 100,000-event replay takes seconds)."""
+    lines, placement, erased_customers = _history(customers, seed)
+    last_time = placement[-1][0]
     closing = closing_events(last_time + 5 * MINUTE, partitions)
     everything = [*lines, *(value for _, value in closing)]
-    erased = frozenset(event.subject for event in events if event.type == "customer.erased") | frozenset(
-        codec.loads(value)["subject"] for _, value in closing
-    )
+    erased = erased_customers | frozenset(codec.loads(value)["subject"] for _, value in closing)
     expected: dict[str, bytes] = {}
     repeated = 0
     for alert in replay(everything).alerts:
@@ -76,7 +88,7 @@ def workload(customers: int, seed: int, partitions: int) -> Workload:
             continue
         repeated += decoded["id"] in expected
         expected[decoded["id"]] = alert
-    return Workload(customers, seed, events, lines, last_time, expected, erased, repeated)
+    return Workload(customers, seed, lines, placement, last_time, expected, erased, repeated)
 
 
 def produce_all(settings: Settings, load: Workload) -> None:
@@ -98,21 +110,17 @@ def produce_skewed(settings: Settings, load: Workload, skew_ms: int) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5)
         await producer.start()
         try:
-            ordered = sorted(
-                range(len(load.events)),
-                key=lambda i: (
-                    load.events[i].time + input_partition(load.events[i].subject, partitions) * skew_ms
-                ),
-            )
+            placed = [(at, subject, input_partition(subject, partitions)) for at, subject in load.placement]
+            ordered = sorted(range(len(placed)), key=lambda i: placed[i][0] + placed[i][2] * skew_ms)
             sends = []
             for index in ordered:
-                event = load.events[index]
+                _, subject, partition = placed[index]
                 sends.append(
                     await producer.send(
                         settings.touchpoints_topic,
                         load.lines[index],
-                        key=event.subject.encode(),
-                        partition=input_partition(event.subject, partitions),
+                        key=subject.encode(),
+                        partition=partition,
                     )
                 )
             await asyncio.gather(*sends)
