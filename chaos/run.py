@@ -14,8 +14,9 @@ from typing import Any
 
 from chaos.observe import AlertTail, Delivery, Snapshot, delivery, parse_metrics
 from chaos.processes import Fleet, Worker, wall_ms
-from chaos.verdict import Comparison, Disruption, compare
+from chaos.verdict import Comparison, Disruption, compare, mismatches
 from chaos.workload import PacedProducer, Workload
+from schemas import codec
 from streams.app import declare_topics
 from streams.broker import EmbeddedBroker, free_port
 from streams.settings import Settings
@@ -166,7 +167,28 @@ class Run:
     def settle(self, workers: list[Worker], *, stuck_after: float = 90.0, timeout: float = 900.0) -> str:
         """Wait for the end of the run: every alert replay gives was read (complete); or every
         partition's watermark reached the end with no detection lag (caught-up); or nothing
-        moved for `stuck_after` seconds (stuck); or `timeout`. The topic must be quiet first."""
+        moved for `stuck_after` seconds (stuck); or `timeout`. The topic must be quiet first.
+        Short of complete, what each live worker's metrics said at the end goes into the facts."""
+        ended = self._settle(workers, stuck_after, timeout)
+        if ended != "complete":
+            self.facts["metrics_at_end"] = {
+                worker.name: self.describe(snapshot)
+                for worker in workers
+                if (snapshot := self.snapshot(worker)) is not None
+            }
+        return ended
+
+    def describe(self, snapshot: Snapshot) -> dict[str, Any]:
+        """A worker's partitions: watermark (seconds before the history's end), detection and ingest lag."""
+        return {
+            "watermark_behind_end_s": {
+                p: round(self.load.until_seconds - mark) for p, mark in sorted(snapshot.watermarks.items())
+            },
+            "detection_lag": {p: int(lag) for p, lag in sorted(snapshot.detection_lag.items())},
+            "ingest_lag": {p: int(lag) for p, lag in sorted(snapshot.ingest_lag.items())},
+        }
+
+    def _settle(self, workers: list[Worker], stuck_after: float, timeout: float) -> str:
         tail = self.reader
         deadline = time.monotonic() + timeout
         last_move, last_state = time.monotonic(), (-1, -1.0)
@@ -177,16 +199,18 @@ class Run:
             quiet = tail.quiet_for()
             if tail.progress >= 1.0 and quiet >= QUIET_S:
                 return "complete"
-            marks: dict[int, float] = {}
-            lag = 0.0
+            # A gauge outlives its partition's revocation, so each partition is read off the worker
+            # with its highest watermark, the one working on it now.
+            owner: dict[int, tuple[float, float]] = {}
             for worker in workers:
                 snapshot = self.snapshot(worker)
                 if snapshot is None:
                     continue
-                lag += sum(snapshot.detection_lag.values()) + sum(snapshot.ingest_lag.values())
                 for partition, mark in snapshot.watermarks.items():
-                    marks[partition] = max(mark, marks.get(partition, mark))
-            ends = [marks.get(partition, 0.0) for partition in range(self.partitions)]
+                    if mark > owner.get(partition, (float("-inf"), 0.0))[0]:
+                        owner[partition] = (mark, snapshot.detection_lag.get(partition, 0.0))
+            ends = [owner.get(partition, (0.0, 0.0))[0] for partition in range(self.partitions)]
+            lag = sum(lag for _, lag in owner.values())
             if min(ends) >= self.load.until_seconds - 1e-3 and lag == 0 and quiet >= QUIET_S:
                 return "caught-up"
             state = (tail.count, sum(ends))
@@ -213,6 +237,11 @@ class Run:
         )
         deliveries = [delivery(r.value, r.headers, r.partition, r.offset) for r in records]
         comparison = compare(deliveries, self.load, self.disruptions)
+        if not comparison.exact:
+            path = self.fleet.work_dir / "mismatches.jsonl"
+            with path.open("wb") as out:
+                out.writelines(codec.dumps(entry) + b"\n" for entry in mismatches(deliveries, self.load))
+            self.facts["mismatches_file"] = str(path)
         return self.outcome(ended, comparison, deliveries, checks or {})
 
     def outcome(

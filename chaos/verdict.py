@@ -14,7 +14,7 @@ An alert's `id` is unique per alert event, and a redelivery repeats it with the 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from chaos.observe import Delivery
@@ -138,3 +138,26 @@ def _recovery(start: int, later: list[Disruption], rounds: Counter[int]) -> floa
     end = later[0].at_ms if later else None
     after = [at for at in rounds if at >= start and (end is None or at < end)]
     return (min(after) - start) / 1000 if after else None
+
+
+def mismatches(deliveries: Iterable[Delivery], load: Workload) -> Iterator[dict[str, object]]:
+    """Every lost, unexpected and conflicting alert with its bytes on each side, for a post-mortem."""
+    copies: dict[str, list[Delivery]] = defaultdict(list)
+    for record in deliveries:
+        copies[record.id].append(record)
+    for alert_id, replayed in load.expected.items():
+        if alert_id not in copies:
+            yield {"kind": "lost", "id": alert_id, "replay": replayed.decode()}
+    for alert_id, found in copies.items():
+        wanted = load.expected.get(alert_id)
+        values = sorted({record.value for record in found})
+        topic = [value.decode() for value in values]
+        if len(values) > 1 or (wanted is not None and values != [wanted]):
+            yield {
+                "kind": "conflicting",
+                "id": alert_id,
+                "replay": wanted and wanted.decode(),
+                "topic": topic,
+            }
+        elif wanted is None and load.comparable(values[0]):
+            yield {"kind": "unexpected", "id": alert_id, "topic": topic}
