@@ -28,15 +28,15 @@ RESTORING = "Restoring state from changelog topics"
 RECOVERED = "Recovery complete"
 READY = "Worker ready"
 KILL_KINDS = ("mid-round", "mid-flush", "mid-recovery")
-RESTART_CYCLE_S = 15.0
+RESTART_CYCLE_S = 12.0
 """About what one kill and restart take on the embedded broker (two group joins of ~3 s each,
-and a second join of each once the killed member's session expired):
-the kill scenarios offer the history at a rate that spreads it over all their kills."""
+and a second join of each once the killed member's session expired): the kill scenarios
+offer the history at a rate that spreads it over all their kills."""
 BUSY_CORES = 0.6
 OUTAGE_LOG_LINES_PER_MINUTE = 60
 SIGTERM_EXIT_S = 30.0
 FULL_CUSTOMERS = 6_500
-"""Whole lifecycles of 6,500 customers: 105,778 events with seed 1 (about 16 per customer)."""
+"""Whole lifecycles of 6,500 customers: 105,737 events with seed 1 (about 16 per customer)."""
 BACKFILL_CUSTOMERS = 1_200
 OUTAGE_RATE = 2_500
 """Events/s offered around a broker outage: a steady load, a quarter of what one worker handles."""
@@ -78,8 +78,8 @@ def kill_at_moment(
 
     - mid-recovery: `delay` after the restarted worker's log said it is restoring its tables
       (Faust logs that at INFO);
-    - mid-round: `delay` after the worker, up, was found busy (at least 0.6 cores of CPU over
-      0.2 s): a round's engine work, or ingest forwarding a backlog;
+    - mid-round: `delay` after the worker, once it published a round, was found busy (at least
+      0.6 cores of CPU over 0.2 s): the engine work of its next round, or ingest forwarding;
     - mid-flush: as soon as the first alerts of a round (the first to third after the restart)
       are read off the topic, from the reading thread: that round's other alerts and its state
       writes are in flight.
@@ -104,8 +104,8 @@ def kill_at_moment(
         details["after_restore_began_s"] = round(delay, 3)
         return f"mid-recovery: {label} ({delay * 1000:.0f} ms after it began)", details, at
     if kind == "mid-round":
-        if not wait_for(lambda: READY in worker.log_text(), 60, 0.05):
-            return "timed out waiting for the worker to be ready", details, kill()
+        if not tail.round_after(worker.started_ms).wait(60):
+            return "timed out waiting for the worker's first round", details, kill()
         pid = worker.pid or 0
         deadline = time.monotonic() + 30
         cores = 0.0
@@ -149,13 +149,19 @@ def kill_at_moment(
     )
 
 
+def offered(producer: PacedProducer, fraction: float) -> None:
+    """Wait until `fraction` of the history was offered (or all of it)."""
+    wait_for(lambda: producer.fraction >= fraction or producer.done.is_set(), 900, 0.1)
+
+
 def kill_scenario(
     ctx: Context, *, name: str, store: str, customers: int, kills: int, rate: int | None = None
 ) -> Outcome:
     """SIGKILL the worker at seeded moments while the history flows in, restarting it at once.
 
     The history is offered at `rate` events/s, by default at a pace that spreads it over all
-    the kills, so that each restarted worker meets a backlog."""
+    the kills, so that each restarted worker meets a backlog; kill n (but a mid-recovery one,
+    which follows its restart) waits until 90 % x (n - 1) / kills of it was offered."""
     rng = ctx.rng(name)
     load = history(ctx, customers, 4)
     with Fleet(ctx.work_dir / name) as fleet:
@@ -173,6 +179,8 @@ def kill_scenario(
                     f"the worker restarted before kill #{number} exited with {worker.returncode}"
                 )
                 worker.spawn()
+            if kind != "mid-recovery":  # that one follows its restart; the others keep to the offer
+                offered(producer, 0.9 * (number - 1) / kills)
             moment, details, killed_at = kill_at_moment(run, worker, kind, delay, rng)
             details.update(offered=round(producer.fraction, 3), alerts_read=round(run.reader.progress, 3))
             disruption = run.disrupt("kill", f"#{number} {moment}", **details)
@@ -217,7 +225,7 @@ def rebalance_scenario(
         run = Run(ctx, name, fleet, load, partitions=partitions, store="memory://")
         run.start_broker()
         run.declare()
-        workers = [run.worker(f"worker-{number}") for number in range(1, initial + 1)]
+        workers = [run.worker(f"worker-{number}", loglevel="info") for number in range(1, initial + 1)]
         for worker in workers:
             worker.spawn()
         for worker in workers:
@@ -251,7 +259,7 @@ def rebalance_scenario(
             all_covered(owned) and sum(1 for parts in owned.values() if parts) == initial
         )
         if kill_at is not None:
-            wait_for(lambda: producer.fraction >= kill_at or producer.done.is_set(), 600, 0.1)
+            offered(producer, kill_at)
             victim = live[len(live) // 2]
             disruption = run.disrupt(
                 "kill", f"{victim.name} SIGKILLed, not restarted", offered=round(producer.fraction, 3)
@@ -262,8 +270,8 @@ def rebalance_scenario(
             owned = spread("after kill", live, add_at or 1.0, len(live))
             checks["survivors take over every partition"] = recovered and all_covered(owned)
         if add_at is not None:
-            wait_for(lambda: producer.fraction >= add_at or producer.done.is_set(), 600, 0.1)
-            newcomer = run.worker(f"worker-{initial + 1}")
+            offered(producer, add_at)
+            newcomer = run.worker(f"worker-{initial + 1}", loglevel="info")
             disruption = run.disrupt("join", f"{newcomer.name} joins", offered=round(producer.fraction, 3))
             newcomer.start()
             live.append(newcomer)
@@ -308,7 +316,7 @@ def pause_on_round(
     first alerts are read (from the reading thread), so that round's writes are cut off midway;
     the offer is held meanwhile. What was going on, and when the broker stopped (wall ms)."""
     tail = run.reader
-    wait_for(lambda: producer.fraction >= floor or producer.done.is_set(), timeout, 0.05)
+    offered(producer, floor)
     paused: dict[str, int] = {}
 
     def pause(round_ms: int) -> None:
@@ -316,13 +324,13 @@ def pause_on_round(
         run.fleet.pause(broker)
         paused["at"], paused["round"] = wall_ms(), round_ms
 
-    offered = f"{producer.fraction:.0%} of the history offered"
+    share = f"{producer.fraction:.0%} of the history offered"
     if not tail.round_after(max(tail.newest_round, wall_ms()), pause).wait(timeout):
         producer.hold()
         run.fleet.pause(broker)
-        return f"no new round within {timeout:.0f} s ({offered})", wall_ms()
+        return f"no new round within {timeout:.0f} s ({share})", wall_ms()
     since = paused["at"] - paused["round"]
-    return f"a round, {since} ms after it began publishing ({offered})", paused["at"]
+    return f"a round, {since} ms after it began publishing ({share})", paused["at"]
 
 
 def stall_scenario(ctx: Context, *, name: str, customers: int, seconds: float, rate: int) -> Outcome:
@@ -493,7 +501,7 @@ def _kill(store: str) -> Scenario:
     name = f"kill-{store.removesuffix('://')}"
     return Scenario(
         name,
-        f"12 SIGKILLs of the only worker ({store}), each restarted at once, while a 105,778-event "
+        f"12 SIGKILLs of the only worker ({store}), each restarted at once, while a ~105,700-event "
         "history is offered at a pace that spans them: 4 mid-round, 4 mid-flush, 4 mid-recovery, "
         "in seeded order",
         partial(kill_scenario, name=name, store=store, customers=FULL_CUSTOMERS, kills=12),
@@ -504,7 +512,7 @@ def _stall(seconds: int) -> Scenario:
     name = f"stall-{seconds}"
     return Scenario(
         name,
-        f"broker SIGSTOPped for {seconds} s as a round publishes, 20-50 % into 105,778 events "
+        f"broker SIGSTOPped for {seconds} s as a round publishes, 20-50 % into ~105,700 events "
         f"offered at {OUTAGE_RATE:,}/s (the offer held meanwhile, then flushed)",
         partial(stall_scenario, name=name, customers=FULL_CUSTOMERS, seconds=seconds, rate=OUTAGE_RATE),
     )
@@ -527,7 +535,7 @@ SCENARIOS: dict[str, Scenario] = {
         _kill("rocksdb://"),
         Scenario(
             "rebalance",
-            "3 workers, 8 partitions, 105,778 events offered at 2,000/s; one SIGKILLed at 25-35 % of "
+            "3 workers, 8 partitions, ~105,700 events offered at 700/s; one SIGKILLed at 20-30 % of "
             "the offer, one added at 55-65 %; partitions per worker from rising watermark gauges",
             partial(
                 rebalance_scenario,
@@ -535,9 +543,9 @@ SCENARIOS: dict[str, Scenario] = {
                 customers=FULL_CUSTOMERS,
                 partitions=8,
                 initial=3,
-                kill_window=(0.25, 0.35),
+                kill_window=(0.2, 0.3),
                 add_window=(0.55, 0.65),
-                rate=2000,
+                rate=700,
             ),
         ),
         _stall(10),
