@@ -389,14 +389,15 @@ def outage_checks(run: Run, window: LogWindow, *, survived: bool) -> dict[str, b
 
 def sigterm_scenario(ctx: Context, *, name: str, customers: int, rate: int) -> Outcome:
     """SIGTERM a worker 5 s into a broker outage: it must exit within 30 s. Then the broker wakes,
-    a worker starts on the same state, and the alerts must still equal replay."""
+    a worker starts on the same state, and the alerts must still equal replay. The worker logs
+    at INFO, where Faust names each service it stops, so a hang shows where it is."""
     rng = ctx.rng(name)
     load = history(ctx, customers, 4)
     with Fleet(ctx.work_dir / name) as fleet:
         run = Run(ctx, name, fleet, load, partitions=4, store="memory://")
         broker = run.start_broker()
         run.declare()
-        worker = run.worker("worker").start()
+        worker = run.worker("worker", loglevel="info").start()
         run.start_tail()
         producer = run.producer(rate)
         moment, paused_ms = pause_on_round(run, broker, producer, rng.uniform(0.2, 0.5))
