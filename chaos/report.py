@@ -124,12 +124,15 @@ def as_json(outcomes: list[Outcome], seed: int, seconds: float) -> dict[str, Any
 def update_reliability(outcomes: list[Outcome], seed: int, seconds: float, command: str) -> None:
     """Replace the block between the chaos markers with this run's tables; the prose stays."""
     passed = sum(outcome.passed for outcome in outcomes)
+    loads = [o.facts["load_average"][0] for o in outcomes if "load_average" in o.facts]
+    load = f"{min(loads):.1f}-{max(loads):.1f}" if loads else "unknown"
     block = [
         BEGIN,
         "",
         f"Latest run: {time.strftime('%Y-%m-%d %H:%M %Z')}, {seconds / 60:.1f} min, seed {seed}, "
         f"{passed} of {len(outcomes)} scenarios passed; {machine()}, "
-        f"Python {platform.python_version()}. Command:",
+        f"Python {platform.python_version()}; load average (1 min) at the end of each scenario {load}, "
+        "of which the suite's own processes make 1-2. Command:",
         "",
         "```sh",
         command,

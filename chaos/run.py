@@ -12,16 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
 from chaos.observe import AlertTail, Delivery, Snapshot, delivery, parse_metrics
 from chaos.processes import Fleet, Worker, wall_ms
 from chaos.verdict import Comparison, Disruption, compare, mismatches
 from chaos.workload import PacedProducer, Workload
 from schemas import codec
 from streams.app import declare_topics
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker, end_offsets, free_port
 from streams.settings import Settings
 from streams.verify import checked_worker_settings, read_topic
 
+CRASH_MARKS = ("Crashed reason=", "We experienced a crash")
+"""How Faust logs an agent, a task or the whole app dying of an exception."""
 QUIET_S = 4.0
 """The alert topic must stay this quiet before a run counts as finished (late re-sends show up)."""
 
@@ -59,6 +64,29 @@ class Outcome:
     @property
     def passed(self) -> bool:
         return all(self.checks.values())
+
+
+async def _uncommitted(settings: Settings, partitions: int) -> dict[str, int]:
+    topics = {"internal": settings.internal_topic, "input": settings.touchpoints_topic}
+    groups = {"internal": settings.app_id, "input": f"{settings.app_id}-ingest"}
+    wanted = [TopicPartition(topic, p) for topic in topics.values() for p in range(partitions)]
+    ends = await end_offsets(settings, wanted)
+    behind: dict[str, int] = {}
+    for kind, topic in topics.items():
+        # A consumer that names the group but joins nothing reads its committed offsets.
+        reader = AIOKafkaConsumer(
+            group_id=groups[kind], bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False
+        )
+        await reader.start()
+        try:
+            total = 0
+            for p in range(partitions):
+                tp = TopicPartition(topic, p)
+                total += ends[tp] - max(0, await reader.committed(tp) or 0)
+        finally:
+            await reader.stop()
+        behind[kind] = total
+    return behind
 
 
 def cpu_seconds(pid: int) -> float:
@@ -141,6 +169,15 @@ class Run:
         self.disruptions.append(disruption)
         self.say(f"{kind}: {moment}")
         return disruption
+
+    def uncommitted(self) -> dict[str, int]:
+        """Messages past each group's committed offsets (what a restart will read again): the
+        detection group's on the internal topic, ingest's on the touchpoints topic."""
+        settings = self.worker_settings
+        try:
+            return asyncio.run(asyncio.wait_for(_uncommitted(settings, self.partitions), 15))
+        except (KafkaError, TimeoutError) as error:
+            return {"error": -1} if not str(error) else {f"error: {error}": -1}
 
     def snapshot(self, worker: Worker) -> Snapshot | None:
         text = worker.scrape() if worker.alive else None
@@ -244,6 +281,23 @@ class Run:
             self.facts["mismatches_file"] = str(path)
         return self.outcome(ended, comparison, deliveries, checks or {})
 
+    def crashes(self) -> list[str]:
+        """Every line in which Faust says an agent, a task or the app crashed, per worker; and the
+        tracebacks each worker's log holds go into the facts."""
+        found: list[str] = []
+        tracebacks: dict[str, int] = {}
+        for worker in self.fleet.workers:
+            text = worker.log_text(0)
+            tracebacks[worker.name] = text.count("Traceback (most recent call last)")
+            found += (
+                f"{worker.name}: {line.strip()[:240]}"
+                for line in text.splitlines()
+                if any(mark in line for mark in CRASH_MARKS)
+            )
+        self.facts["tracebacks"] = tracebacks
+        self.facts["crashes"] = found
+        return found
+
     def outcome(
         self, ended: str, comparison: Comparison, deliveries: list[Delivery], checks: dict[str, bool]
     ) -> Outcome:
@@ -255,6 +309,7 @@ class Run:
             "no re-send without a disruption": comparison.unattributed_duplicates == 0,
             "every alert carries sentinel-processed-at": comparison.missing_header == 0,
             "replay gives each id once": self.load.replayed_ids_repeated == 0,
+            "no crash in the workers' logs": not self.crashes(),
             **checks,
         }
         if comparison.lost:
@@ -274,11 +329,13 @@ class Run:
                     f"{disruption.kind} ({disruption.moment}): {disruption.duplicates:,} re-sent alerts "
                     f"from {disruption.rounds_resent} rounds"
                 )
+        self.findings += (f"crash logged by {line}" for line in self.crashes()[:6])
         if comparison.unattributed_duplicates:
             self.findings.append(f"{comparison.unattributed_duplicates:,} re-sends before any disruption")
         if ended not in ("complete", "caught-up"):
             self.findings.append(f"the run did not finish: {ended}")
         self.facts["alert_records"] = len(deliveries)
+        self.facts["load_average"] = [round(value, 2) for value in os.getloadavg()]
         return Outcome(
             scenario=self.scenario,
             seed=self.ctx.seed,

@@ -34,6 +34,9 @@ and a second join of each once the killed member's session expired): the kill sc
 offer the history at a rate that spreads it over all their kills."""
 BUSY_CORES = 0.6
 OUTAGE_LOG_LINES_PER_MINUTE = 60
+AFTER_OUTAGE_S = 15.0
+"""The log is judged from the outage's start to this long after its end: what a broker's return
+sets off (timed-out requests failing) belongs to the outage."""
 SIGTERM_EXIT_S = 30.0
 FULL_CUSTOMERS = 6_500
 """Whole lifecycles of 6,500 customers: 105,737 events with seed 1 (about 16 per customer)."""
@@ -182,7 +185,17 @@ def kill_scenario(
             if kind != "mid-recovery":  # that one follows its restart; the others keep to the offer
                 offered(producer, 0.9 * (number - 1) / kills)
             moment, details, killed_at = kill_at_moment(run, worker, kind, delay, rng)
-            details.update(offered=round(producer.fraction, 3), alerts_read=round(run.reader.progress, 3))
+            details.update(
+                offered=round(producer.fraction, 3),
+                alerts_read=round(run.reader.progress, 3),
+                uncommitted=run.uncommitted(),
+            )
+            behind = details["uncommitted"]
+            if "internal" in behind:
+                moment += (
+                    f"; {behind['internal']:,} internal messages and {behind['input']:,} touchpoints"
+                    " past the committed offsets"
+                )
             disruption = run.disrupt("kill", f"#{number} {moment}", **details)
             disruption.at_ms = killed_at
             worker.spawn()
@@ -192,7 +205,6 @@ def kill_scenario(
         if producer.error is not None:
             raise RuntimeError(f"producing the history failed: {producer.error!r}")
         ended = run.settle([worker])
-        run.facts["tracebacks"] = worker.log_path.read_text(errors="replace").count("Traceback (most")
         return run.verdict(ended)
 
 
@@ -280,6 +292,12 @@ def rebalance_scenario(
             checks["the new worker takes partitions"] = bool(owned.get(newcomer.name)) and all_covered(owned)
         run.facts["ownership"] = ownership
         producer.done.wait(600)
+        for worker in live:
+            if not worker.alive:
+                run.findings.append(
+                    f"{worker.name}, not killed by the suite, exited with {worker.returncode}"
+                )
+        checks["no worker but the killed one exits"] = all(worker.alive for worker in live)
         if producer.error is not None:
             raise RuntimeError(f"producing the history failed: {producer.error!r}")
         ended = run.settle(live)
@@ -358,7 +376,8 @@ def stall_scenario(ctx: Context, *, name: str, customers: int, seconds: float, r
             fleet.resume(broker)
             producer.release()
         disruption.resumed_ms = wall_ms()
-        window = log_window(worker.log_text(log_from, worker.log_size()), seconds)
+        time.sleep(AFTER_OUTAGE_S)
+        window = log_window(worker.log_text(log_from, worker.log_size()), seconds + AFTER_OUTAGE_S)
         run.facts.update(outage_log=window.as_dict(), worker_exit_during_stall_s=died)
         checks = outage_checks(run, window, survived=died is None and worker.alive)
         if died is not None or not worker.alive:
@@ -369,7 +388,6 @@ def stall_scenario(ctx: Context, *, name: str, customers: int, seconds: float, r
             worker.start()
         wait_for(producer.done.is_set, 600, 0.5)
         ended = run.settle([worker])
-        run.facts["tracebacks"] = worker.log_path.read_text(errors="replace").count("Traceback (most")
         return run.verdict(ended, checks)
 
 
