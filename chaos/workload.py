@@ -139,6 +139,7 @@ class PacedProducer:
     `hold` stops the offer while the broker is paused, as upstream producers are blocked then
     too; on `release` it sends what it held back at once (their buffers flushing), then keeps
     to the rate again. Its requests wait up to 10 minutes, so a paused broker fails nothing.
+    `rate` may change on the way; the next slices keep to the new one.
     """
 
     settings: Settings
@@ -189,7 +190,7 @@ class PacedProducer:
         await producer.start()
         try:
             lines, step = self.load.lines, max(1, self.rate // 10)
-            began = time.monotonic()
+            due = time.monotonic()
             for start in range(0, len(lines), step):
                 if not self._open.is_set():
                     await asyncio.to_thread(self._open.wait)
@@ -202,8 +203,9 @@ class PacedProducer:
                     for line in lines[start : start + step]
                 ]
                 await asyncio.gather(*sends)
-                self.sent = min(len(lines), start + step)
-                pause = began + self.sent / self.rate - time.monotonic()
+                sent, self.sent = self.sent, min(len(lines), start + step)
+                due += (self.sent - sent) / self.rate  # behind after a hold: no sleep until caught up
+                pause = due - time.monotonic()
                 if pause > 0:
                     await asyncio.sleep(pause)
         finally:
