@@ -55,8 +55,8 @@ def test_a_second_worker_joining_under_load_takes_partitions_and_changes_no_aler
         partitions=4,
         initial=1,
         kill_window=None,
-        add_window=(0.25, 0.35),
-        rate=600,
+        add_window=(0.3, 0.4),
+        rate=1000,
     )
     owned = outcome.facts["ownership"]["after join"]
     assert all(owned.get(name) for name in ("worker-1", "worker-2")), owned
