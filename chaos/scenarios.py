@@ -168,7 +168,9 @@ def kill_scenario(
 
     The history is offered at `rate` events/s, by default at a pace that spreads it over all
     the kills, so that each restarted worker meets a backlog; kill n (but a mid-recovery one,
-    which follows its restart) waits until 90 % x (n - 1) / kills of it was offered."""
+    which follows its restart) waits until 90 % x (n - 1) / kills of it was offered, and until
+    kill n the offer slows to 150 events/s past 90 % x n / kills + 5 %: restarts took 8 to
+    30 s depending on the machine's load, and the kills must not outlast the history."""
     rng = ctx.rng(name)
     load = history(ctx, customers, 4)
     with Fleet(ctx.work_dir / name) as fleet:
@@ -186,6 +188,7 @@ def kill_scenario(
                     f"the worker restarted before kill #{number} exited with {worker.returncode}"
                 )
                 worker.spawn()
+            producer.cap = min(1.0, 0.9 * number / kills + 0.05)
             if kind != "mid-recovery":  # that one follows its restart; the others keep to the offer
                 offered(producer, 0.9 * (number - 1) / kills)
             moment, details, killed_at = kill_at_moment(run, worker, kind, delay, rng)
@@ -204,6 +207,7 @@ def kill_scenario(
             disruption.at_ms = killed_at
             worker.spawn()
             disruption.resumed_ms = worker.started_ms
+        producer.cap = 1.0
         worker.wait_ready(60)
         producer.done.wait(600)
         if producer.error is not None:

@@ -139,13 +139,17 @@ class PacedProducer:
     `hold` stops the offer while the broker is paused, as upstream producers are blocked then
     too; on `release` it sends what it held back at once (their buffers flushing), then keeps
     to the rate again. Its requests wait up to 10 minutes, so a paused broker fails nothing.
-    `rate` may change on the way; the next slices keep to the new one.
+    `rate` may change on the way; the next slices keep to the new one. Past `cap` (a fraction
+    of the history) the offer goes on at `capped_rate` only, so a scenario whose disruptions
+    take longer than planned does not run out of history before they are done.
     """
 
     settings: Settings
     load: Workload
     rate: int
     sent: int = 0
+    cap: float = 1.0
+    capped_rate: int = 150
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -204,7 +208,8 @@ class PacedProducer:
                 ]
                 await asyncio.gather(*sends)
                 sent, self.sent = self.sent, min(len(lines), start + step)
-                due += (self.sent - sent) / self.rate  # behind after a hold: no sleep until caught up
+                rate = self.rate if self.fraction < self.cap else min(self.rate, self.capped_rate)
+                due += (self.sent - sent) / rate  # behind after a hold: no sleep until caught up
                 pause = due - time.monotonic()
                 if pause > 0:
                     await asyncio.sleep(pause)
