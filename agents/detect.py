@@ -1,48 +1,55 @@
-"""The stateful Faust agent: a thin shell that feeds batches to one engine per partition.
+"""The stateful Faust agent: a thin shell around one `PartitionRuntime` per owned partition.
 
-It loads a partition's customers from the changelogged table the first time it
-sees that partition. It takes the internal messages that arrived together as one
-round, runs the pure engine over each (or advances an idle partition's watermark
-on a wall-clock tick), publishes the round's alerts and waits for the broker,
-then writes each touched customer's state once. Alerts are written before
-state: a crash in between repeats alerts rather than losing them, and the
-customers' remembered event ids turn the redelivered events into ignored
-duplicates. One wait per round, not per message, keeps latency low under load.
+It takes the internal messages that arrived together as one round, hands each
+to its partition's runtime, and writes what the round gave in
+`agents.partition.write_round`'s order; Faust acknowledges the messages (and
+later commits their offsets) only after that. A round and a revocation never
+overlap: the revocation waits for the round, so no state is written for a
+partition another worker may already be recovering. Writes the broker does
+not acknowledge are tried again with backoff until it does, holding the
+round: a stalled broker stalls the worker, it does not crash it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaProducer
 from faust import streams as faust_streams
-from faust.types import EventT, StreamT
+from faust.types import TP, EventT, StreamT
 
 from agents.config import Config
-from agents.engine import BEFORE_TIME, Engine, EngineCounts
-from agents.state import next_due_of
-from agents.watermark import InputClocks
-from schemas import codec
+from agents.engine import BEFORE_TIME
+from agents.partition import IdleAdvance, PartitionRuntime, Record, RoundWrites, Topics, write_round
+from agents.state import readable_next_due
 from schemas.alerts import Alert, render
-from schemas.batches import ClockReport, decode_internal, partition_for
-from streams.kafka import LazyProducer
+from schemas.batches import decode_internal, partition_for
+from streams.kafka import LazyProducer, send_acknowledged
 from streams.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+ROUND_MAX_MESSAGES = 64
+"""Internal messages handled in one round (each holds up to `batch_max_events` touchpoints)."""
+ROUND_WAIT_SECONDS = 0.005
+"""How long a round waits for more messages: the writes of a round are awaited together, so
+under load rounds grow and the wait for the broker's acknowledgement is shared."""
 
 
 class PartitionStates(MutableMapping[str, bytes]):
     """One partition's encoded customer states in the customers table's local store.
 
-    This is the engine's `stored`: the table is the one copy of a customer at rest.
-    The store holds every partition this worker owns, so the count is kept here
-    rather than scanned. Writes need the partition's message as Faust's current
-    event (see `_handling`), as a RocksDB store picks its database from it.
+    The store holds every partition this worker owns (and its standby copies), so
+    the count is kept here rather than scanned. Writes need the partition's message
+    as Faust's current event (see `_handling`), as a RocksDB store picks its
+    database from it.
     """
 
     def __init__(self, store: Any, partition: int, partitions: int, count: int) -> None:
@@ -75,6 +82,9 @@ class PartitionStates(MutableMapping[str, bytes]):
         del self._store[key]
         self._count -= 1
 
+    def __contains__(self, subject: object) -> bool:
+        return isinstance(subject, str) and subject.encode() in self._store
+
     def __iter__(self) -> Iterator[str]:
         for key in list(self._store.keys()):
             subject = key.decode()
@@ -92,130 +102,87 @@ class StoredPartition:
     customers: int = 0
     waiting: list[tuple[int, str]] = field(default_factory=list)
     """(earliest deadline, subject) of each customer with one, read off the encoded states' headers."""
+    unreadable: int = 0
+    """States this worker cannot read: their events fail one by one as internal errors."""
 
 
-def survey_store(store: Any, partitions: int) -> dict[int, StoredPartition]:
-    """Every partition's customers in a worker's local store, in one pass over it.
+def survey_store(store: Any, partitions: int, owned: set[int]) -> dict[int, StoredPartition]:
+    """The owned partitions' customers in a worker's local store, in one pass over it.
 
-    The store holds all the partitions the worker owns (and its standby copies):
-    loading each partition by a pass of its own would read it once per partition.
+    The store holds all the partitions the worker owns, and its standby copies of
+    others: loading each partition by a pass of its own would read it once per partition.
     """
     found: dict[int, StoredPartition] = {}
     for key, encoded in store.items():
         subject = key.decode()
         partition = partition_for(subject, partitions)
+        if partition not in owned:
+            continue
         stored = found.get(partition)
         if stored is None:
             stored = found[partition] = StoredPartition()
         stored.customers += 1
-        if due := next_due_of(encoded):
+        due = readable_next_due(encoded)
+        if due is None:
+            stored.unreadable += 1
+        elif due:
             stored.waiting.append((due, subject))
     return found
 
 
 @dataclass
-class PartitionDetectors:
-    """Engines for the partitions this worker owns, loaded lazily from the state tables."""
+class Detection:
+    """The partitions of the internal topic this worker owns, each a runtime loaded lazily."""
 
     config: Config
     customers: Any
+    """The customers table: its local store (`.data`) holds the states at rest."""
     watermarks: Any
+    """The watermarks table: one record per partition (`PartitionRuntime.load`)."""
     partitions: int
-    idle_after_ms: int
-    idle_advance: bool
-    engines: dict[int, Engine] = field(default_factory=dict)
-    input_clocks: dict[int, InputClocks] = field(default_factory=dict)
-    """Per internal partition: what it heard of the input partitions' clocks."""
-    last_data_wall_ms: dict[int, int] = field(default_factory=dict)
-    reported: dict[int, EngineCounts] = field(default_factory=dict)
-    newest_received_ms: dict[int, int] = field(default_factory=dict)
-    """Per partition: when the newest touchpoint of the round arrived in Kafka (wall clock)."""
-    unwritten: dict[int, dict[str, bytes | None]] = field(default_factory=dict)
-    """Per partition: states flushed to the local store, not yet sent to the changelog."""
+    idle_advance: IdleAdvance | None = None
+    source_topic: str = ""
+    owned: Callable[[], set[int]] = lambda: set()
+    """The internal topic's partitions this worker actively owns now (Faust's assignment)."""
+    runtimes: dict[int, PartitionRuntime] = field(default_factory=dict)
     at_rest: dict[int, StoredPartition] | None = None
-    """The partitions not loaded yet, as surveyed when the first one loaded after a rebalance."""
+    """The owned partitions not loaded yet, as surveyed when the first one loaded after a rebalance."""
+    round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def engine_for(self, partition: int) -> Engine:
-        engine = self.engines.get(partition)
-        if engine is None:
-            engine = self.engines[partition] = self._load(partition)
-        return engine
+    def runtime_for(self, partition: int) -> PartitionRuntime:
+        runtime = self.runtimes.get(partition)
+        if runtime is None:
+            runtime = self.runtimes[partition] = self._load(partition)
+        return runtime
 
-    def forget(self, partitions: set[int]) -> None:
-        """Revoked partitions: another worker owns them now; reload if they come back.
-
-        A rebalance also outdates the survey of the store: the next load makes a new one."""
-        for partition in partitions:
-            self.engines.pop(partition, None)
-            self.input_clocks.pop(partition, None)
-            self.reported.pop(partition, None)
-            self.unwritten.pop(partition, None)
-            self.newest_received_ms.pop(partition, None)
+    def forget(self, partitions: set[int]) -> list[int]:
+        """Revoked partitions: another worker owns them now; reload if they come back. Returns the
+        partitions that were loaded. A rebalance also outdates the survey of the store."""
+        dropped = [partition for partition in partitions if self.runtimes.pop(partition, None) is not None]
         self.at_rest = None
+        return dropped
 
-    def _load(self, partition: int) -> Engine:
+    def _load(self, partition: int) -> PartitionRuntime:
         store = self.customers.data
         if self.at_rest is None:
-            self.at_rest = survey_store(store, self.partitions)
+            self.at_rest = survey_store(store, self.partitions, self.owned() | {partition})
         found = self.at_rest.pop(partition, None) or StoredPartition()
-        stored = PartitionStates(store, partition, self.partitions, found.customers)
-        engine = Engine(self.config, stored, follow_event_time=False, waiting=found.waiting)
-        clock = self.watermarks.get(_partition_key(partition))
-        if clock:
-            engine.watermark, *clocks = codec.loads(clock)
-            self.input_clocks[partition] = InputClocks.from_list(clocks)
-        return engine
-
-    def follow(self, partition: int, engine: Engine, report: ClockReport) -> None:
-        """Move the watermark to the slowest input partition's clock, less the lateness."""
-        clocks = self.input_clocks.get(partition)
-        if clocks is None:
-            clocks = self.input_clocks[partition] = InputClocks()
-        clocks.merge(report)
-        slowest = clocks.slowest()
-        if slowest is not None:
-            engine.advance_to(slowest - engine.lateness)
-
-    def flush(self, partition: int, engine: Engine) -> None:
-        """Encode the touched customers into the local store after each message, so that
-        decoded states never pile up over a round; their changelog records wait for `persist`."""
-        self.unwritten.setdefault(partition, {}).update(engine.flush())
-
-    async def persist(
-        self, partition: int, engine: Engine, producer: AIOKafkaProducer, event: EventT[bytes]
-    ) -> list[Any]:
-        """Write each customer touched since the last call once, and the partition's clock.
-
-        `flush` has updated the local store; the records go to the tables'
-        changelog topics through aiokafka directly, in the bytes Faust recovers from:
-        Faust's own changelog path sends one record per loop turn (400-2,400/s here)
-        and fell minutes behind. The caller awaits the returned sends before the
-        batch counts as processed, so its offset is never committed ahead of its state.
-        `event` is one of the partition's messages: a RocksDB store writes to the
-        partition of Faust's current event.
-        """
-        with _handling(event):
-            return await self._persist(partition, engine, producer)
-
-    async def _persist(self, partition: int, engine: Engine, producer: AIOKafkaProducer) -> list[Any]:
-        sends = []
-        customers_log = self.customers.changelog_topic.get_topic_name()
-        for subject, value in self.unwritten.pop(partition, {}).items():
-            sends.append(await producer.send(customers_log, value, key=subject.encode(), partition=partition))
-        if engine.watermark != BEFORE_TIME:
-            clocks = self.input_clocks.get(partition) or InputClocks()
-            key, value = _partition_key(partition), codec.dumps([engine.watermark, *clocks.as_list()])
-            self.watermarks.data[key] = value
-            topic = self.watermarks.changelog_topic.get_topic_name()
-            sends.append(await producer.send(topic, value, key=key, partition=partition))
-        return sends
-
-
-ROUND_MAX_MESSAGES = 64
-"""Internal messages handled in one round (each holds up to `batch_max_events` touchpoints)."""
-ROUND_WAIT_SECONDS = 0.005
-"""How long a round waits for more messages: the writes of a round are awaited together, so
-under load rounds grow and the wait for the broker's acknowledgement is shared."""
+        if found.unreadable:
+            log.error(
+                "partition %d: %d stored customer states cannot be read by this worker; their events "
+                "will be dead-lettered as internal_error",
+                partition,
+                found.unreadable,
+            )
+        return PartitionRuntime.load(
+            partition,
+            self.config,
+            PartitionStates(store, partition, self.partitions, found.customers),
+            waiting=found.waiting,
+            record=self.watermarks.get(_partition_key(partition)),
+            idle_advance=self.idle_advance,
+            source_topic=self.source_topic,
+        )
 
 
 @contextmanager
@@ -232,103 +199,115 @@ def _partition_key(partition: int) -> bytes:
     return str(partition).encode()
 
 
+def owned_partitions(app: faust.App, topic: str) -> Callable[[], set[int]]:
+    """The partitions of `topic` Faust has assigned this worker as their active owner."""
+
+    def owned() -> set[int]:
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+    return owned
+
+
 def register_detector(
     app: faust.App,
     source: faust.TopicT,
-    alerts_topic: str,
+    topics: Topics,
     producers: LazyProducer,
-    detectors: PartitionDetectors,
+    detection: Detection,
     metrics: Metrics,
     wall_clock_ms: Callable[[], int],
-) -> Any:
-    """Declare the detection agent on `source` (the internal batch topic)."""
+) -> Callable[[set[TP]], Awaitable[None]]:
+    """Declare the detection agent on `source` (the internal batch topic); returns what to call
+    when partitions are revoked."""
+    internal_topic = source.get_topic_name()
 
-    async def publish(outgoing: list[tuple[Alert, int | None]], producer: AIOKafkaProducer) -> list[Any]:
+    async def send(records: Sequence[Record]) -> None:
+        await send_acknowledged(producers.get, records, on_retry=metrics.write_retries.inc)
+
+    async def send_alerts(alerts: list[tuple[Alert, int | None]]) -> None:
         sent_at = time.time()
         header = [("sentinel-processed-at", str(int(sent_at * 1000)).encode())]
-        sends = []
-        for alert, received_ms in outgoing:
-            sends.append(
-                await producer.send(alerts_topic, render(alert), key=alert.subject.encode(), headers=header)
-            )
-            if alert.firing:
-                metrics.alerts_fired.labels(alert.pattern, alert.severity).inc()
-            else:
-                metrics.alerts_resolved.labels(alert.pattern, alert.severity).inc()
+        await send([Record(topics.alerts, a.subject.encode(), render(a), header, None) for a, _ in alerts])
+        for alert, received_ms in alerts:
+            metrics.count_alert(alert)
             if received_ms is not None:
                 metrics.alert_latency.observe(max(0.0, sent_at - received_ms / 1000))
-        return sends
-
-    def report(partition: int, engine: Engine, last: EventT[bytes]) -> None:
-        """Metrics after a round's alerts and states are written; `last` is the partition's last message."""
-        tp, label = last.message.tp, str(partition)
-        highwater = app.consumer.highwater(tp)
-        if highwater is not None:
-            metrics.consumer_lag.labels(tp.topic, label).set(max(0, highwater - last.message.offset - 1))
-        received_ms = detectors.newest_received_ms.pop(partition, None)
-        if received_ms is not None:
-            metrics.detection_delay.labels(label).set(max(0.0, (wall_clock_ms() - received_ms) / 1000))
-        counts, before = engine.counts, detectors.reported.get(partition) or EngineCounts()
-        metrics.duplicates.inc(counts.duplicates - before.duplicates)
-        metrics.late.inc(counts.late - before.late)
-        metrics.unknown_cases.inc(counts.unknown_cases - before.unknown_cases)
-        detectors.reported[partition] = EngineCounts(**{f: getattr(counts, f) for f in counts.__slots__})
-        if engine.watermark != BEFORE_TIME:
-            metrics.watermark.labels(label).set(engine.watermark / 1000)
-        metrics.customers.set(sum(len(e) for e in detectors.engines.values()))
-        metrics.deadlines.set(sum(e.customers_waiting for e in detectors.engines.values()))
 
     async def detect(stream: StreamT[bytes]) -> AsyncIterator[None]:
         assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
         try:
             async for events in stream.take_events(ROUND_MAX_MESSAGES, within=ROUND_WAIT_SECONDS):
-                await handle_round(events)
+                async with detection.round_lock:
+                    await handle_round(events)
                 yield None
         finally:
             await producers.stop()
 
-    def run_engine(event: EventT[bytes], outgoing: list[tuple[Alert, int | None]]) -> int:
-        """One internal message through its partition's engine; returns the partition."""
-        with _handling(event):
-            partition = event.message.partition
-            engine = detectors.engine_for(partition)
-            message = decode_internal(event.value)
-            for touchpoint, received_ms in zip(message.events, message.received_ms, strict=True):
-                engine.process(touchpoint)
-                if alerts_now := engine.drain():
-                    outgoing.extend((alert, received_ms) for alert in alerts_now)
-            if message.received_ms:
-                newest = max(message.received_ms)
-                if newest > detectors.newest_received_ms.get(partition, 0):
-                    detectors.newest_received_ms[partition] = newest
-            detectors.follow(partition, engine, message.clocks)
-            if message.wall_ms is None:
-                detectors.last_data_wall_ms[partition] = wall_clock_ms()
-            elif detectors.idle_advance:
-                idle_since = detectors.last_data_wall_ms.get(partition, 0)
-                if message.wall_ms - idle_since >= detectors.idle_after_ms:
-                    engine.advance_to(message.wall_ms - engine.lateness)
-            outgoing.extend((alert, None) for alert in engine.drain())
-            detectors.flush(partition, engine)
-            return partition
-
     async def handle_round(events: Sequence[EventT[bytes]]) -> None:
-        """Messages that arrived together: run them, publish the alerts, then write each touched
-        customer once; Faust acknowledges the messages only after both are written."""
-        outgoing: list[tuple[Alert, int | None]] = []
-        last_message_of = {run_engine(event, outgoing): event for event in events}
-        producer = await producers.get()
-        if outgoing:
-            await asyncio.gather(*await publish(outgoing, producer))
-        writes = []
-        for partition, event in sorted(last_message_of.items()):
-            engine = detectors.engines.get(partition)
-            if engine is not None:  # None: revoked while the alerts were written
-                writes += await detectors.persist(partition, engine, producer, event)
-        if writes:
-            await asyncio.gather(*writes)
-        for partition, event in last_message_of.items():
-            if (engine := detectors.engines.get(partition)) is not None:
-                report(partition, engine, event)
+        """Messages that arrived together: run them, then write what they gave in order; Faust
+        acknowledges them after. Messages of a partition revoked meanwhile are left to its new owner."""
+        owned = detection.owned()
+        wall_ms = wall_clock_ms()
+        last_of: dict[int, EventT[bytes]] = {}
+        for event in events:
+            partition = event.message.partition
+            if partition not in owned:
+                continue
+            with _handling(event):
+                detection.runtime_for(partition).handle(decode_internal(event.value), wall_ms)
+            last_of[partition] = event
+        rounds = [(detection.runtimes[p], detection.runtimes[p].take_writes()) for p in sorted(last_of)]
 
-    return app.agent(source, name="sentinel-detect")(detect)
+        def commit_local(runtime: PartitionRuntime, writes: RoundWrites) -> None:
+            with _handling(last_of[runtime.partition]):
+                runtime.commit()
+                if writes.record is not None:
+                    detection.watermarks.data[_partition_key(runtime.partition)] = writes.record
+
+        await write_round(rounds, send_alerts, send, topics, commit_local)
+        for runtime, _ in rounds:
+            report(runtime, last_of[runtime.partition])
+
+    def report(runtime: PartitionRuntime, last: EventT[bytes]) -> None:
+        """Metrics after a round is written; `last` is the partition's last message of the round."""
+        tp, label = last.message.tp, str(runtime.partition)
+        highwater = app.consumer.highwater(tp)
+        if highwater is not None:
+            metrics.consumer_lag.labels(tp.topic, label).set(max(0, highwater - last.message.offset - 1))
+        if runtime.newest_received_ms is not None:
+            delay = max(0.0, (wall_clock_ms() - runtime.newest_received_ms) / 1000)
+            metrics.detection_delay.labels(label).set(delay)
+            runtime.newest_received_ms = None
+        counters = runtime.counters
+        metrics.duplicates.inc(counters.duplicates)
+        metrics.late.inc(counters.late)
+        metrics.unknown_cases.inc(counters.unknown_cases)
+        metrics.redelivered.inc(counters.redelivered)
+        metrics.internal_errors.labels("event").inc(counters.event_errors)
+        metrics.internal_errors.labels("deadline").inc(counters.deadline_errors)
+        for pattern, held in counters.held.items():
+            metrics.alerts_held.labels(pattern).inc(held)
+        runtime.counters = type(counters)()
+        if runtime.engine.watermark != BEFORE_TIME:
+            metrics.watermark.labels(label).set(runtime.engine.watermark / 1000)
+        metrics.customers.set(sum(len(r.engine) for r in detection.runtimes.values()))
+        metrics.deadlines.set(sum(r.engine.customers_waiting for r in detection.runtimes.values()))
+        metrics.partitions_owned.set(len(detection.runtimes))
+
+    async def on_revoked(revoked: set[TP]) -> None:
+        """Wait for the round under way, then let the revoked partitions go, metric series included."""
+        partitions = {tp.partition for tp in revoked if tp.topic == internal_topic}
+        async with detection.round_lock:
+            for partition in detection.forget(partitions):
+                label = str(partition)
+                for gauge, labels in (
+                    (metrics.consumer_lag, (internal_topic, label)),
+                    (metrics.detection_delay, (label,)),
+                    (metrics.watermark, (label,)),
+                ):
+                    with suppress(KeyError):
+                        gauge.remove(*labels)
+            metrics.partitions_owned.set(len(detection.runtimes))
+
+    app.agent(source, name="sentinel-detect")(detect)
+    return on_revoked

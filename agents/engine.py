@@ -22,19 +22,26 @@ event: most of them, when it keeps up.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from hashlib import blake2b
+from typing import Any
 
-from agents import lifecycle
+from agents import commands, lifecycle
 from agents.config import Config
 from agents.deadlines import DeadlineIndex
-from agents.patterns import CATALOG_ORDER
-from agents.state import CustomerState, Unsettled, alert_identity, next_due_of
+from agents.patterns import CATALOG_ORDER, Pattern
+from agents.state import CustomerState, Unsettled, alert_identity, readable_next_due
 from agents.step import Step
 from schemas.alerts import Alert
+from schemas.batches import Origin
 from schemas.events import TYPES, Touchpoint
 
 BEFORE_TIME = -(1 << 62)
+TRANSACTIONAL = "transactional"
+"""The `marketing.sent` kind no pattern sees: order confirmations, invoices by mail, password resets."""
+Reaction = Callable[[Step, Touchpoint], None]
+UNDO_LOG_LIMIT = 32
+"""Events and watermark moves kept per customer to roll it back; beyond them it is checkpointed."""
 MAX_UNSETTLED_EVENTS = 512
 """A customer whose events run this far ahead of an unsettled deadline has it settled as if the
 watermark had reached it (for input in event-time order that changes nothing; it only bounds state
@@ -50,6 +57,21 @@ class EngineCounts:
     late: int = 0
     unknown_cases: int = 0
     erased: int = 0
+    redelivered: int = 0
+    """Events skipped because their message had been applied before a crash."""
+    failed: int = 0
+    """Events and deadlines the engine failed on (`Engine.failures`)."""
+
+
+@dataclass(slots=True)
+class Failure:
+    """An event or deadline the engine failed on; its customer was rolled back to before it."""
+
+    subject: str
+    event: Touchpoint | None
+    """None for a deadline."""
+    error: Exception
+    detail: str = ""
 
 
 _EVENT_KEY_HASH = blake2b(digest_size=8)
@@ -102,12 +124,37 @@ class Engine:
         self.latest_event_time = BEFORE_TIME
         self.counts = EngineCounts()
         self.touched: set[str] = set()
-        self._step = Step(config.engine.new_customer_period)
-        self._patterns = {pattern.name: pattern for pattern in config.patterns}
+        self.failures: list[Failure] = []
+        self.read_up_to: dict[int, int] = {}
+        """Per input partition, the highest offset applied here: an event read again whose customer
+        has no state (erased since) is known as a repeat by it."""
+        self._since_flush: dict[str, list[tuple[int, Touchpoint | None, Origin | None]]] = {}
+        """Per customer, the events and watermark moves applied since its last flush or checkpoint:
+        what `_restore` applies again to roll the customer back to before a failing step."""
+        self._step = Step(config.engine.new_customer_period, config.holdout)
+        by_segment: dict[str | None, tuple[Pattern[Any], ...]] = {None: (*config.patterns, *config.disabled)}
+        by_segment.update(config.segments)
+        live = {pattern.name for catalog in by_segment.values() for pattern in catalog if pattern.enabled}
+        self._patterns_by_segment = {
+            segment: {pattern.name: pattern for pattern in catalog if pattern.name in live}
+            for segment, catalog in by_segment.items()
+        }
+        """Per segment the config names (None: the pattern tables), the patterns switched on anywhere."""
+        self._patterns = self._patterns_by_segment[None]
         self._reactions: dict[str, tuple[Callable[[Step, Touchpoint], None], ...]] = {
             kind: tuple(p.on_event for p in config.patterns if kind in p.reacts_to) for kind in TYPES
         }
         """Per event type, the `on_event` of each pattern reacting to it, in catalog order."""
+        self._segment_reactions: dict[str | None, dict[str, tuple[tuple[Reaction, bool], ...]]] | None = None
+        """With segments: per segment, per event type, each reacting pattern and whether it is on."""
+        if config.segments:
+            self._segment_reactions = {
+                segment: {
+                    kind: tuple((p.on_event, p.enabled) for p in patterns.values() if kind in p.reacts_to)
+                    for kind in TYPES
+                }
+                for segment, patterns in self._patterns_by_segment.items()
+            }
         if waiting is not None:
             self.deadlines.rebuild(waiting)
         elif self.stored:
@@ -148,8 +195,19 @@ class Engine:
                 encoded = stored[subject] = state.encode()
                 changes.append((subject, encoded))
         self.touched.clear()
+        self._since_flush.clear()
         active.clear()
         return changes
+
+    def drain_held(self) -> list[str]:
+        """The patterns whose alerts a snooze held back since the last call, one per alert."""
+        held, self._step.held_back = self._step.held_back, []
+        return [pattern for pattern, _ in held]
+
+    def drain_failures(self) -> list[Failure]:
+        """Hand over the events and deadlines the engine failed on since the last call."""
+        failures, self.failures = self.failures, []
+        return failures
 
     @property
     def customers_waiting(self) -> int:
@@ -164,15 +222,53 @@ class Engine:
         self._step.alerts = []
         return alerts
 
-    def process(self, event: Touchpoint) -> None:
-        """Apply one event; the deadlines its time puts behind the watermark fire before it."""
+    def process(self, event: Touchpoint, origin: Origin | None = None) -> None:
+        """Apply one event; the deadlines its time puts behind the watermark fire before it.
+
+        `origin` is where the worker read it (an event read there before is skipped). An event
+        the engine fails on (a bug in a pattern, a state that overflows) changes nothing: its
+        customer is rolled back to before it and it joins `failures`."""
         subject, time = event.subject, event.time
-        counts = self.counts
-        counts.events += 1
+        self.counts.events += 1
         if time > self.latest_event_time:
             self.latest_event_time = time
             if self.follow_event_time:
                 self.advance_to(time - self.lateness)
+        mark = self._mark()
+        try:
+            self._take(event, origin)
+        except Exception as error:  # noqa: BLE001 (the error policy: one event's failure stays with it)
+            self._undo_since(mark)
+            self._restore(subject)
+            self._fail(Failure(subject, event, error))
+            return
+        self._log(subject, event, origin)
+
+    def _log(self, subject: str, event: Touchpoint | None, origin: Origin | None = None) -> None:
+        """Remember an applied event, or a watermark move (None), for `_restore`."""
+        entry = (self.watermark, event, origin)
+        log = self._since_flush.get(subject)
+        if log is None:
+            self._since_flush[subject] = [entry]
+        else:
+            log.append(entry)
+            if len(log) >= UNDO_LOG_LIMIT:
+                self._checkpoint(subject)
+
+    def _take(self, event: Touchpoint, origin: Origin | None) -> None:
+        """`process` without the error policy: repeats and duplicates skipped, lateness counted,
+        an event after a pending deadline kept unsettled, then the rules applied."""
+        subject, time = event.subject, event.time
+        counts = self.counts
+        if origin is not None:
+            partition, offset = origin
+            if offset <= self.read_up_to.get(partition, -1):
+                state = self.state(subject)
+                if state is None or (state.origin.partition == partition and offset <= state.origin.offset):
+                    counts.redelivered += 1
+                    return
+            else:
+                self.read_up_to[partition] = offset
         if event.type == "customer.erased":
             counts.erased += 1
             if self.state(subject) is not None:
@@ -184,6 +280,8 @@ class Engine:
         state = self.state(subject)
         if state is None:
             state = self.active[subject] = CustomerState()
+        if origin is not None:
+            state.origin = origin
         if state.seen_before(event_key(event)):
             counts.duplicates += 1
             return
@@ -199,10 +297,11 @@ class Engine:
                 counts.unknown_cases += 1
         else:
             unsettled.events.append(event)
-            first = len(self._step.alerts)
+            alerts_before, held_before = self._mark()
             if self._apply(subject, state, event) == lifecycle.UNKNOWN_CASE:
                 counts.unknown_cases += 1
-            unsettled.emitted += (alert_identity(alert) for alert in self._step.alerts[first:])
+            unsettled.emitted += (alert_identity(alert) for alert in self._step.alerts[alerts_before:])
+            unsettled.emitted += (identity for _, identity in self._step.held_back[held_before:])
             if len(unsettled.events) > MAX_UNSETTLED_EVENTS:
                 state = self._settle(subject, state, unsettled.deadline)
         self.touched.add(subject)
@@ -218,8 +317,11 @@ class Engine:
             return
         self.watermark = watermark
         deadlines = self.deadlines
-        if deadlines.any_due(watermark):
-            for due, subject in deadlines.pop_due(watermark):
+        if not deadlines.any_due(watermark):
+            return
+        for due, subject in deadlines.pop_due(watermark):
+            mark = self._mark()
+            try:
                 state = self.state(subject)
                 if state is None:
                     continue
@@ -227,8 +329,17 @@ class Engine:
                     state = self._settle(subject, state, watermark)
                 else:
                     self._fire_due(subject, state, due)
-                self.touched.add(subject)
-                deadlines.set_due(subject, state.next_due())
+            except Exception as error:  # noqa: BLE001 (the error policy, as for events)
+                self._undo_since(mark)
+                self._restore(subject)
+                failing = self._step.firing
+                self._drop_deadline(subject, failing)
+                dropped = f"the deadline of {failing} is dropped" if failing else "its re-run is dropped"
+                self._fail(Failure(subject, None, error, dropped))
+                continue
+            self.touched.add(subject)
+            self._log(subject, None)
+            deadlines.set_due(subject, state.next_due())
 
     def finish(self, until: int | None = None) -> None:
         """End of input (replay): lateness no longer applies; optionally run the clock on to `until`."""
@@ -241,15 +352,20 @@ class Engine:
         """Rebuild the deadline index from the states (recovery); stored ones are not decoded."""
         active = self.active
         waiting = [(due, subject) for subject, state in active.items() if (due := state.next_due())]
-        waiting += (
-            (due, subject)
-            for subject, encoded in self.stored.items()
-            if subject not in active and (due := next_due_of(encoded))
-        )
+        for subject, encoded in self.stored.items():
+            if subject not in active and (stored_due := readable_next_due(encoded)):
+                waiting.append((stored_due, subject))
         self.deadlines.rebuild(waiting)
 
     def _apply(self, subject: str, state: CustomerState, event: Touchpoint) -> str | None:
-        """The shared rules, then every pattern reacting to the event; returns the lifecycle transition."""
+        """The shared rules, then every pattern reacting to the event; returns the lifecycle transition.
+        A command only records itself, and a transactional send is invisible (actions.md)."""
+        kind = event.type
+        if kind in commands.COMMANDS:
+            commands.apply(state, event)
+            return None
+        if kind == "marketing.sent" and event.data.get("kind") == TRANSACTIONAL:
+            return None
         step = self._step
         step.begin(subject, state, event)
         transition = lifecycle.apply(state, event)
@@ -257,16 +373,88 @@ class Engine:
             step.transition = transition
             if transition in (lifecycle.LOST_NOW, lifecycle.CHURNED_NOW):
                 step.close_all(event.time, transition, self._patterns, _watch_order)
-        for on_event in self._reactions[event.type]:
-            on_event(step, event)
+        segments = self._segment_reactions
+        if segments is None:
+            for on_event in self._reactions[kind]:
+                on_event(step, event)
+        else:
+            for react, enabled in (segments.get(state.segment) or segments[None])[kind]:
+                step.enabled = enabled
+                react(step, event)
+            step.enabled = True
         return transition
 
     def _catch_up(self, subject: str, state: CustomerState) -> CustomerState:
         """Fire now what a late event put behind the watermark (fine print: "fires at once")."""
+        return self._fire_through(subject, state, self.watermark)
+
+    def _fire_through(self, subject: str, state: CustomerState, watermark: int) -> CustomerState:
+        """Everything of this customer's up to `watermark`: its deadlines, or its unsettled events."""
         if state.unsettled is not None:
-            return self._settle(subject, state, self.watermark)
-        self._fire_until(subject, state, self.watermark)
+            return self._settle(subject, state, watermark)
+        self._fire_until(subject, state, watermark)
         return state
+
+    def _fail(self, failure: Failure) -> None:
+        self.counts.failed += 1
+        self.failures.append(failure)
+
+    def _restore(self, subject: str) -> None:
+        """Roll a customer back to before the step that failed: its state at the last flush or
+        checkpoint, with the events and deadlines since applied again, each under the watermark it
+        met then (their alerts are out already)."""
+        log = self._since_flush.pop(subject, [])
+        self.active.pop(subject, None)
+        counts, watermark, mark = replace(self.counts), self.watermark, self._mark()
+        try:
+            state = self.state(subject)
+            self.deadlines.set_due(subject, state.next_due() if state is not None else 0)
+            for applied_under, event, origin in log:
+                self.watermark = applied_under
+                if event is not None:
+                    self._take(event, origin)
+                elif (state := self.state(subject)) is not None:
+                    self._fire_through(subject, state, self.watermark)
+        except Exception:  # noqa: BLE001 (a deterministic engine cannot fail twice; if it did, keep the flush)
+            log = []
+            self.active.pop(subject, None)
+        self.watermark = watermark
+        self._undo_since(mark)
+        self.counts = counts
+        if log:
+            self._since_flush[subject] = log
+        elif subject in self.stored:
+            self.touched.discard(subject)
+        try:
+            state = self.state(subject)
+        except Exception:  # noqa: BLE001 (a state that cannot be decoded stays as it is stored)
+            state = None
+        self.deadlines.set_due(subject, state.next_due() if state is not None else 0)
+
+    def _drop_deadline(self, subject: str, key: str) -> None:
+        """After a failure at a deadline: drop it, so the next advance does not fail on it again.
+        Unsettled events count as settled as they were applied, for the same reason."""
+        state = self.active.get(subject)
+        if state is None:
+            return
+        state.unsettled = None
+        watches = state.watches
+        watch = watches.get(key) if watches else None
+        if watches and watch is not None:
+            watch.due = 0
+            if not watch.fired_at:
+                del watches[key]
+                state.watches = watches or None
+        self.touched.add(subject)
+        self._checkpoint(subject)
+        self.deadlines.set_due(subject, state.next_due())
+
+    def _checkpoint(self, subject: str) -> None:
+        """Store the customer's state as it is, so a rollback need not apply the events before."""
+        state = self.active.get(subject)
+        if state is not None:
+            self.stored[subject] = state.encode()
+        self._since_flush.pop(subject, None)
 
     def _settle(self, subject: str, state: CustomerState, watermark: int) -> CustomerState:
         """The watermark passed the deadline some events came after: run them again from the
@@ -277,33 +465,46 @@ class Engine:
         assert unsettled is not None
         rerun = CustomerState.decode(unsettled.checkpoint)
         rerun.recent_ids = state.recent_ids
-        alerts = self._step.alerts
-        first = len(alerts)
+        alerts, held_back = self._step.alerts, self._step.held_back
+        first, first_held = self._mark()
         ahead: Unsettled | None = None
-        settled_alerts = 0
+        settled_alerts = settled_held = 0
         for event in sorted(unsettled.events, key=_event_time):
             if ahead is None:
                 self._fire_until(subject, rerun, min(watermark, event.time - 1))
                 due = rerun.next_due()
                 if due and due < event.time:
                     ahead = Unsettled(due, rerun.encode(), [], [])
-                    settled_alerts = len(alerts) - first
+                    settled_alerts, settled_held = len(alerts) - first, len(held_back) - first_held
             if ahead is not None:
                 ahead.events.append(event)
             self._apply(subject, rerun, event)
         if ahead is None:
             self._fire_until(subject, rerun, watermark)
-            settled_alerts = len(alerts) - first
+            settled_alerts, settled_held = len(alerts) - first, len(held_back) - first_held
         emitted = set(unsettled.emitted)
-        produced = alerts[first:]
-        alerts[first:] = [alert for alert in produced if alert_identity(alert) not in emitted]
+        produced = [alert_identity(alert) for alert in alerts[first:]]
+        produced_held = [identity for _, identity in held_back[first_held:]]
+        alerts[first:] = [
+            alert for alert, identity in zip(alerts[first:], produced, strict=True) if identity not in emitted
+        ]
+        held_back[first_held:] = [entry for entry in held_back[first_held:] if entry[1] not in emitted]
         if ahead is not None:
-            settled = {alert_identity(alert) for alert in produced[:settled_alerts]}
-            emitted.update(alert_identity(alert) for alert in produced[settled_alerts:])
+            settled = {*produced[:settled_alerts], *produced_held[:settled_held]}
+            emitted.update(produced[settled_alerts:], produced_held[settled_held:])
             ahead.emitted = sorted(emitted - settled)
         rerun.unsettled = ahead
         self.active[subject] = rerun
         return rerun
+
+    def _mark(self) -> tuple[int, int]:
+        """Where the step's outputs (alerts, alerts held back) stand now."""
+        return len(self._step.alerts), len(self._step.held_back)
+
+    def _undo_since(self, mark: tuple[int, int]) -> None:
+        """Forget the outputs since `mark`: what a failing step, or a rollback's replay, produced."""
+        del self._step.alerts[mark[0] :]
+        del self._step.held_back[mark[1] :]
 
     def _fire_until(self, subject: str, state: CustomerState, watermark: int) -> None:
         """Fire the customer's deadlines up to `watermark`, earliest first (those they re-arm too)."""
@@ -318,13 +519,17 @@ class Engine:
         if len(due_keys) > 1:
             due_keys.sort(key=_watch_order)
         for key in due_keys:
+            step.firing = key
             watch = watches.get(key)
             if watch is None or watch.due != due:
                 continue
-            pattern = self._patterns.get(key.partition("|")[0])
+            patterns = self._patterns_by_segment.get(watch.segment) or self._patterns
+            pattern = patterns.get(key.partition("|")[0])
+            step.segment = watch.segment
             if pattern is None:
                 step.drop(key)
                 continue
             pattern.on_due(step, key, watch)
+            step.firing = ""
             if not watch.due and not watch.fired_at and watches.get(key) is watch:
                 step.drop(key)

@@ -8,6 +8,8 @@ or out of lost/churned.
 
 from __future__ import annotations
 
+from math import isfinite
+
 from agents.state import ACTIVE, CHURNED, LOST, MAX_OPEN_CASES, Case, CustomerState
 from schemas.events import Touchpoint
 
@@ -31,6 +33,17 @@ def is_activity(event: Touchpoint) -> bool:
     )
 
 
+def phase_at(state: CustomerState, at: int, new_customer_period: int) -> str:
+    """The customer's phase at event time `at` (a deadline may fire after later events)."""
+    if state.status != ACTIVE and at >= state.status_since:
+        return "lost" if state.status == LOST else "churned"
+    if not state.first_order_at or at < state.first_order_at:
+        return "negotiating" if state.offer_open_at(at) else "prospect"
+    if state.returned or at > state.first_order_at + new_customer_period:
+        return "established"
+    return "new_customer"
+
+
 def apply(state: CustomerState, event: Touchpoint) -> str | None:
     """Update the shared facts; returns LOST_NOW, CHURNED_NOW, RETURNED, UNKNOWN_CASE or None."""
     kind, data, at = event.type, event.data, event.time
@@ -39,7 +52,10 @@ def apply(state: CustomerState, event: Touchpoint) -> str | None:
             state.last_outbound_at = at
     elif kind == "order.placed":
         state.offer_closed_at = max(state.offer_closed_at, at)
-        state.order_total += data["amount"]
+        total = state.order_total + data["amount"]
+        if not isfinite(total):
+            raise OverflowError(f"the customer's order total overflows after adding {data['amount']}")
+        state.order_total = total
         if not state.first_order_at:
             state.first_order_at = state.clock_start = at
         if state.status != ACTIVE:

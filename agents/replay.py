@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from agents.config import Config
-from agents.engine import Engine, EngineCounts
+from agents.engine import Engine, EngineCounts, Failure
 from schemas.alerts import render
-from schemas.events import Rejected, decode_message
+from schemas.events import INTERNAL_ERROR, Rejected, decode_message, encode_event
 from schemas.timestamps import parse_instant
 
 ACTIVE_CUSTOMERS_LIMIT = 200_000
@@ -35,6 +35,7 @@ def run_replay(
 ) -> EngineCounts:
     """Feed JSON lines (each a touchpoint or a batch array) in file order, emitting alert bytes."""
     engine = Engine(config)
+    number = 0
     for number, line in enumerate(lines, start=1):
         raw = line.encode() if isinstance(line, str) else line
         if not raw.strip():
@@ -46,12 +47,28 @@ def run_replay(
             engine.process(event)
             for alert in engine.drain():
                 emit(render(alert))
+        for failure in engine.drain_failures():
+            reject(number, failure_as_rejected(failure))
+        engine.drain_held()
         if len(engine.active) >= ACTIVE_CUSTOMERS_LIMIT:
             engine.flush()
     engine.finish(until)
     for alert in engine.drain():
         emit(render(alert))
+    for failure in engine.drain_failures():
+        reject(number, failure_as_rejected(failure))
     return engine.counts
+
+
+def failure_as_rejected(failure: Failure) -> Rejected:
+    """An event or deadline the engine failed on, told like a rejected line (reason internal_error)."""
+    error = f"{type(failure.error).__name__}: {failure.error}"
+    if failure.event is None:
+        message = f"a deadline of {failure.subject} failed ({error}); {failure.detail}"
+        return Rejected(None, INTERNAL_ERROR, message, b"")
+    return Rejected(
+        None, INTERNAL_ERROR, f"{failure.event.type} failed ({error})", encode_event(failure.event)
+    )
 
 
 def replay(

@@ -18,7 +18,11 @@ from typing import Any
 
 from schemas import codec
 from schemas.alerts import Alert
+from schemas.batches import Origin
 from schemas.events import Touchpoint
+
+NO_ORIGIN = Origin(-1, -1)
+"""A customer whose events came from a replay."""
 
 ACTIVE, LOST, CHURNED = 0, 1, 2
 RECENT_EVENT_IDS = 32
@@ -26,8 +30,9 @@ MAX_OPEN_CASES = 64
 ENCODING_VERSION = 4
 """First byte of an encoded state. Version 1 was one JSON array with the ids as numbers;
 version 2 had no deadline in its header; version 3 kept a late clearing event in each watch."""
-_HEADER = struct.Struct("<BqB")
-"""Version, earliest pending deadline (0: none), number of remembered event ids."""
+_HEADER = struct.Struct("<BqiqB")
+"""Version, earliest pending deadline (0: none), the last event's origin (see `CustomerState.origin`),
+number of remembered event ids."""
 
 
 @dataclass(slots=True)
@@ -39,10 +44,15 @@ class Watch:
     triggers: list[str] | None = None
     fired_at: int = 0
     severity: str = ""
+    segment: str | None = None
+    """The customer's segment when the deadline was armed or the episode fired: its thresholds
+    are the ones that apply, and its alerts name it."""
 
     def as_list(self) -> list[Any]:
         """The fields in order, without the trailing ones that hold their defaults."""
-        return _without_trailing_defaults([self.due, self.since, self.triggers, self.fired_at, self.severity])
+        return _without_trailing_defaults(
+            [self.due, self.since, self.triggers, self.fired_at, self.severity, self.segment]
+        )
 
 
 @dataclass(slots=True)
@@ -133,6 +143,14 @@ class CustomerState:
     watches: dict[str, Watch] | None = None
     memo: dict[str, Any] | None = None
     unsettled: Unsettled | None = None
+    segment: str | None = None
+    """The segment the customer belongs to (`customer.segmented`); None: none."""
+    snoozes: dict[str, list[list[int]]] | None = None
+    """Per snooze key (a pattern or "*"), the [start, end) event-time ranges it holds (`agents.commands`)."""
+    origin: Origin = NO_ORIGIN
+    """Where the last event applied to this customer was read. A customer's events come from one
+    input partition in offset order, so an event read there again (a message redelivered after a
+    crash, a poll forwarded twice) is known as such however many events it repeats."""
 
     @property
     def offer_open(self) -> bool:
@@ -193,11 +211,14 @@ class CustomerState:
                     {key: watch.as_list() for key, watch in self.watches.items()} if self.watches else None,
                     self.memo,
                     self.unsettled.as_list() if self.unsettled is not None else None,
+                    self.segment,
+                    self.snoozes,
                 ]
             )
         )
         count = len(recent)
-        return struct.pack(f"<BqB{count}Q", ENCODING_VERSION, self.next_due(), count, *recent) + rest
+        header = (ENCODING_VERSION, self.next_due(), *self.origin, count)
+        return struct.pack(f"<BqiqB{count}Q", *header, *recent) + rest
 
     @classmethod
     def decode(cls, data: bytes, subject: str = "") -> CustomerState:
@@ -208,6 +229,9 @@ class CustomerState:
         fields = codec.loads(data[ids_end:])
         state = cls(*fields[:13])
         state.recent_ids = list(struct.unpack_from(f"<{count}Q", data, _HEADER.size)) if count else None
+        _, _, partition, offset, _ = _HEADER.unpack_from(data)
+        if partition >= 0:
+            state.origin = Origin(partition, offset)
         if len(fields) > 13 and fields[13]:
             state.cases = {key: Case(*value) for key, value in fields[13].items()}
         if len(fields) > 14 and fields[14]:
@@ -216,6 +240,10 @@ class CustomerState:
             state.memo = fields[15]
         if len(fields) > 16 and fields[16]:
             state.unsettled = Unsettled.from_list(fields[16], subject)
+        if len(fields) > 17:
+            state.segment = fields[17]
+        if len(fields) > 18:
+            state.snoozes = fields[18]
         return state
 
 
@@ -224,6 +252,15 @@ def next_due_of(data: bytes) -> int:
     _check_version(data)
     due: int = _HEADER.unpack_from(data)[1]
     return due
+
+
+def readable_next_due(data: bytes) -> int | None:
+    """`next_due_of`, or None for a state this worker cannot read (its customer's events will
+    fail as internal errors, one by one, while recovery goes on for everyone else)."""
+    try:
+        return next_due_of(data)
+    except (ValueError, struct.error):
+        return None
 
 
 def _check_version(data: bytes) -> None:

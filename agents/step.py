@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from agents.state import ACTIVE, LOST, CustomerState, Watch
+from agents.commands import held
+from agents.holdout import Holdout
+from agents.lifecycle import phase_at
+from agents.state import ACTIVE, CustomerState, Watch
 from schemas.alerts import Alert, alert_id
 from schemas.events import Touchpoint
 from schemas.timestamps import format_instant
@@ -25,26 +28,46 @@ CANCELLED, RESOLVED, DEFERRED, IDLE = "cancelled", "resolved", "deferred", "idle
 """What `answer` did: cancelled a deadline, resolved an episode, left it to the re-run, nothing."""
 
 
+def held_identity(alert_id: str) -> str:
+    """The identity of an alert a snooze held back (never equal to an emitted one's)."""
+    return alert_id + "~"
+
+
 class Step:
     """Reused for every event and deadline of one engine, so patterns allocate nothing to read it."""
 
     __slots__ = (
         "alerts",
+        "enabled",
         "event",
+        "firing",
         "had_order",
+        "held_back",
+        "holdout",
         "new_customer_period",
         "previous_rep",
+        "segment",
         "state",
         "subject",
         "transition",
     )
 
-    def __init__(self, new_customer_period: int) -> None:
+    def __init__(self, new_customer_period: int, holdout: Holdout | None = None) -> None:
         self.new_customer_period = new_customer_period
+        self.holdout = holdout
         self.alerts: list[Alert] = []
+        self.held_back: list[tuple[str, str]] = []
+        """(pattern, identity) of each alert a snooze held back: the engine counts them, and a re-run
+        knows them by their identity (`held_identity`) as it knows the alerts it emitted."""
+        self.segment: str | None = None
+        """The segment whose thresholds apply to what the pattern at hand does now."""
+        self.enabled = True
+        """Whether that segment has the pattern at hand switched on (off, it only clears)."""
         self.subject = ""
         self.state = CustomerState()
         self.event: Touchpoint | None = None
+        self.firing = ""
+        """The watch key whose deadline is being fired (to drop it if its pattern fails)."""
         self.had_order = False
         self.previous_rep: str | None = None
         self.transition: str | None = None
@@ -54,6 +77,7 @@ class Step:
         self.subject = subject
         self.state = state
         self.event = event
+        self.segment = state.segment
         self.had_order = state.first_order_at != 0
         self.previous_rep = state.rep
         self.transition = None
@@ -66,25 +90,11 @@ class Step:
     @property
     def may_trigger(self) -> bool:
         """Lost and churned customers update state but trigger nothing (shared rules)."""
-        return self.state.status == ACTIVE
+        return self.enabled and self.state.status == ACTIVE
 
     def phase(self, at: int) -> str:
         """The customer's phase at event time `at` (a deadline may fire after later events)."""
-        state = self.state
-        if state.status != ACTIVE and at >= state.status_since:
-            return "lost" if state.status == LOST else "churned"
-        if not state.first_order_at or at < state.first_order_at:
-            return "negotiating" if state.offer_open_at(at) else "prospect"
-        if state.returned or at > state.first_order_at + self.new_customer_period:
-            return "established"
-        return "new_customer"
-
-    def memo(self) -> dict[str, Any]:
-        """The customer's per-pattern memos (created on first use); each pattern uses its name as key."""
-        memo = self.state.memo
-        if memo is None:
-            memo = self.state.memo = {}
-        return memo
+        return phase_at(self.state, at, self.new_customer_period)
 
     def answer_after_trigger(self, pattern: Pattern, key: str, event: Touchpoint, resolution: str) -> str:
         """`answer`, but only for an event no earlier than what started the watch (a late, older
@@ -105,9 +115,12 @@ class Step:
             watches = self.state.watches = {}
         watch = watches.get(key)
         if watch is None:
-            watch = watches[key] = Watch(due=due, since=since, triggers=[trigger] if trigger else None)
+            watch = watches[key] = Watch(
+                due=due, since=since, triggers=[trigger] if trigger else None, segment=self.segment
+            )
         elif not watch.due and not watch.fired_at:
             watch.due, watch.since, watch.triggers = due, since, [trigger] if trigger else None
+            watch.segment = self.segment
         return watch
 
     def rearm(self, key: str, due: int, since: int, trigger: str | None) -> None:
@@ -116,6 +129,7 @@ class Step:
         if not watch.fired_at:
             watch.due, watch.since = due, since
             watch.triggers = [trigger] if trigger else None
+            watch.segment = self.segment
 
     def drop(self, key: str) -> None:
         watches = self.state.watches
@@ -134,20 +148,32 @@ class Step:
         triggers: list[str] | None = None,
     ) -> bool:
         """Open an episode (fired alert) unless one is already open for this key, or the event
-        comes after the key's pending deadline (which fires first, in the re-run)."""
+        comes after the key's pending deadline (which fires first, in the re-run).
+
+        A snooze holding `at` keeps the episode from opening: nothing is emitted, and what
+        would have fired it (a pending deadline, an unanswered trigger) is settled as of `at`.
+        """
         watches = self.state.watches
         if watches is None:
             watches = self.state.watches = {}
         watch = watches.get(key)
-        if watch is None:
-            watch = watches[key] = Watch()
-        elif watch.fired_at or (watch.due and self.event is not None and watch.due < self.event.time):
+        if watch is not None and (
+            watch.fired_at or (watch.due and self.event is not None and watch.due < self.event.time)
+        ):
             return False
+        if self.state.snoozes and held(self.state, pattern.name, at):
+            self.held_back.append((pattern.name, held_identity(self.episode_id(pattern, key, at))))
+            self.drop(key)
+            pattern.after_held(self, key, at)
+            return False
+        if watch is None:
+            watch = watches[key] = Watch(segment=self.segment)
         watch.due = 0
         watch.fired_at = at
         watch.severity = severity
+        watch.segment = self.segment
         identity = self.episode_id(pattern, key, at)
-        self._emit(pattern, at, True, identity, severity, evidence, triggers or watch.triggers)
+        self._emit(pattern, at, True, identity, severity, evidence, triggers or watch.triggers, self.segment)
         return True
 
     def episode_id(self, pattern: Pattern, key: str, fired_at: int) -> str:
@@ -157,11 +183,15 @@ class Step:
     def notice(
         self, pattern: Pattern, at: int, severity: str, evidence: dict[str, Any], sub_key: str = ""
     ) -> None:
-        """A one-off alert for the current event; it never resolves."""
+        """A one-off alert for the current event; it never resolves. One a snooze holds is not
+        emitted, but counts as emitted for the pattern's limits (the pattern noted it already)."""
         event = self.event
         assert event is not None
         identity = alert_id(self.subject, pattern.name, sub_key, at, (event.source, event.id))
-        self._emit(pattern, at, True, identity, severity, evidence, [event.id])
+        if self.state.snoozes and held(self.state, pattern.name, at):
+            self.held_back.append((pattern.name, held_identity(identity)))
+            return
+        self._emit(pattern, at, True, identity, severity, evidence, [event.id], self.segment)
 
     def resolve(self, pattern: Pattern, key: str, at: int, resolution: str, event_id: str | None) -> bool:
         """Close the open episode of `key`; never earlier than it fired."""
@@ -172,7 +202,8 @@ class Step:
         evidence = {"fired_at": format_instant(watch.fired_at)}
         triggers = [event_id] if event_id else None
         identity = self.episode_id(pattern, key, watch.fired_at)
-        self._emit(pattern, at, False, identity, watch.severity, evidence, triggers, resolution)
+        severity, segment = watch.severity, watch.segment
+        self._emit(pattern, at, False, identity, severity, evidence, triggers, segment, resolution)
         watch.fired_at, watch.severity = 0, ""
         if not watch.due:
             self.drop(key)
@@ -224,8 +255,10 @@ class Step:
         severity: str,
         evidence: dict[str, Any],
         triggers: list[str] | None,
+        segment: str | None,
         resolution: str | None = None,
     ) -> None:
+        holdout = self.holdout
         self.alerts.append(
             Alert(
                 subject=self.subject,
@@ -241,5 +274,7 @@ class Step:
                 evidence=evidence,
                 trigger_event_ids=list(triggers) if triggers else [],
                 resolution=resolution,
+                segment=segment,
+                holdout=holdout is not None and holdout.is_held_out(self.subject),
             )
         )

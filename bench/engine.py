@@ -6,7 +6,10 @@ and measured in three stages, side by side, so a change shows where it helps:
 - decode: `decode_message` on every line (JSON parsing plus the contract checks);
 - engine: `Engine.process` on already decoded events (state, patterns, deadlines);
 - core:   decode + engine + rendering every alert to bytes: exactly what
-          `sentinel replay` does (`agents.replay.run_replay`), minus the file IO.
+          `sentinel replay` does (`agents.replay.run_replay`), minus the file IO;
+- actions: the engine again with all five additions of shared/spec/actions.md
+          configured (business hours, two segments, a holdout) and the commands a CRM
+          would send among the events (segments, snoozes, order confirmations).
 
 Each stage streams like the replay does: decoded events and rendered alerts are
 dropped as they come, except the events the engine stage needs, which are
@@ -31,6 +34,7 @@ import json
 import platform
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -43,6 +47,7 @@ from agents.engine import Engine
 from agents.replay import run_replay
 from agents.state import CustomerState
 from schemas.events import Rejected, Touchpoint, decode_message, encode_event
+from schemas.timestamps import DAY, MINUTE, format_instant
 from streams.cli import relax_garbage_collector
 from streams.traffic import lifecycle_history
 
@@ -57,6 +62,69 @@ def decode_all(lines: list[bytes]) -> int:
     for line in lines:
         rejected += len(decode_message(line)[1])
     return rejected
+
+
+ACTIONS: dict[str, Any] = {
+    "calendar": {
+        "timezone": "Europe/Berlin",
+        "hours": {day: "08:00-18:00" for day in ("mon", "tue", "wed", "thu")} | {"fri": "08:00-16:00"},
+        "holidays": ["2026-01-01", "2026-04-03", "2026-12-24", "2026-12-25", "2027-01-01"],
+    },
+    "patterns": {
+        "lead_not_followed_up": {"within": "16h", "clock": "business"},
+        "complaint_unanswered": {"within": "8h", "clock": "business"},
+        "post_purchase_dissonance": {"within": "24h", "clock": "business"},
+    },
+    "segments": {
+        "key_account": {
+            "patterns": {"post_sale_abandonment": {"within": "7d"}, "missing_appreciation": {"within": "45d"}}
+        },
+        "smb": {"patterns": {"wrong_channel": {"enabled": False}}},
+    },
+    "holdout": {"share": 0.1, "salt": "bench"},
+}
+"""All five additions of shared/spec/actions.md, for the "actions" stage."""
+
+
+def with_actions(events: list[Touchpoint]) -> list[Touchpoint]:
+    """The history with the commands a CRM would send: every customer segmented at their first
+    event (a fifth key accounts), one in ten snoozed for ten days at their first order, and an
+    order confirmation (a transactional send) a minute after every order."""
+    added: list[tuple[int, int, Touchpoint]] = []
+    seen: set[str] = set()
+    for index, event in enumerate(events):
+        subject, at = event.subject, event.time
+        bucket = zlib.crc32(subject.encode()) % 10
+        if subject not in seen:
+            seen.add(subject)
+            segment = "key_account" if bucket < 2 else "smb"
+            added.append(
+                (
+                    at,
+                    index,
+                    Touchpoint(
+                        f"seg-{index}", "crm", "customer.segmented", subject, at, {"segment": segment}
+                    ),
+                )
+            )
+        if event.type == "order.placed":
+            confirmation = {"channel": "email", "kind": "transactional"}
+            added.append(
+                (
+                    at + MINUTE,
+                    index,
+                    Touchpoint(f"conf-{index}", "shop", "marketing.sent", subject, at + MINUTE, confirmation),
+                )
+            )
+            if bucket == 9:
+                until = format_instant(at + 10 * DAY)
+                snooze = {"pattern": "*", "until": until, "by": "bench"}
+                added.append(
+                    (at, index, Touchpoint(f"snz-{index}", "crm", "alert.snoozed", subject, at, snooze))
+                )
+    merged = [(event.time, index, event) for index, event in enumerate(events)] + added
+    merged.sort(key=lambda row: (row[0], row[1]))
+    return [event for _, _, event in merged]
 
 
 def decoded_events(lines: list[bytes]) -> list[Touchpoint]:
@@ -264,6 +332,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     engine, engine_alerts = engine_run[2]
     core = timed(lambda: run_core(lines, config), args.repeat)
     assert core[2] == engine_alerts, "the replay core and the bare engine disagree"
+    acting = with_actions(events)
+    actions_config = Config.from_mapping(ACTIONS)
+    actions_run = timed(lambda: run_engine(acting, actions_config), args.repeat)
 
     report: dict[str, Any] = {
         "customers": args.customers,
@@ -277,6 +348,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             stage_row("decode", decode, len(events), None),
             stage_row("engine", engine_run, len(events), engine_alerts),
             stage_row("core", core, len(events), core[2]),
+            stage_row("actions", actions_run, len(acting), actions_run[2][1]),
         ],
         "state": state_sizes([state for _, state in engine.customers()]),
     }

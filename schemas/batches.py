@@ -1,10 +1,12 @@
 """The internal repartition format: validated touchpoints, many per Kafka message.
 
 The ingest stage validates once and forwards compact rows
-`[id, source, type, subject, time_ms, data, received_ms]` so the stateful stage
-neither re-validates nor re-parses timestamps, and pays Kafka's per-message
-cost once per batch instead of once per event. `received_ms` is when the
-touchpoint reached Kafka (its message timestamp), for the latency metric.
+`[id, source, type, subject, time_ms, data, received_ms, input_partition, input_offset]`
+so the stateful stage neither re-validates nor re-parses timestamps, and pays
+Kafka's per-message cost once per batch instead of once per event.
+`received_ms` is when the touchpoint reached Kafka (its message timestamp), for
+the latency metric; the input partition and offset are where it was read, so
+that an event forwarded twice is applied once.
 
 Repartitioning merges several input partitions into each internal one, so
 every message also carries its ingest's `ClockReport`: the highest event time
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from zlib import crc32
 
 from schemas import codec
@@ -44,12 +46,20 @@ class ClockReport:
         return encoded
 
 
+class Origin(NamedTuple):
+    """Where an event was read: its partition of the touchpoints topic and its offset there."""
+
+    partition: int
+    offset: int
+
+
 @dataclass(slots=True)
 class InternalMessage:
     """One decoded internal message: a batch (events) or a tick (wall_ms set)."""
 
     events: list[Touchpoint]
     received_ms: list[int]
+    origins: list[Origin]
     clocks: ClockReport
     wall_ms: int | None
 
@@ -59,12 +69,21 @@ def partition_for(subject: str, partitions: int) -> int:
     return crc32(subject.encode()) % partitions
 
 
-def encode_batch(events: Sequence[Touchpoint], received_ms: Sequence[int], clocks: ClockReport) -> bytes:
-    rows = [
-        [event.id, event.source, event.type, event.subject, event.time, event.data, at]
-        for event, at in zip(events, received_ms, strict=True)
-    ]
-    return codec.dumps({**clocks.as_dict(), "events": rows})
+def encode_row(event: Touchpoint, received_ms: int, origin: Origin) -> bytes:
+    """One touchpoint as a row of a batch; encoded alone, so that batches can be cut by bytes."""
+    return codec.dumps(
+        [event.id, event.source, event.type, event.subject, event.time, event.data, received_ms, *origin]
+    )
+
+
+def batch_head(clocks: ClockReport) -> bytes:
+    """A batch message up to its first row: `batch_head(c) + b",".join(rows) + b"]}"` is the batch."""
+    return codec.dumps(clocks.as_dict())[:-1] + b',"events":['
+
+
+def encode_batch(rows: Sequence[bytes], clocks: ClockReport) -> bytes:
+    """`{"clocks": ..., "inputs": ..., "events": [row, ...]}` from rows made by `encode_row`."""
+    return batch_head(clocks) + b",".join(rows) + b"]}"
 
 
 def encode_tick(wall_ms: int, clocks: ClockReport) -> bytes:
@@ -79,6 +98,7 @@ def decode_internal(value: bytes) -> InternalMessage:
     return InternalMessage(
         [Touchpoint(*row[:6]) for row in rows],
         [row[6] for row in rows],
+        [Origin(row[7], row[8]) for row in rows],
         ClockReport(message["clocks"], message.get("idle", []), message.get("inputs", 0)),
         message.get("tick"),
     )

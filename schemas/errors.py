@@ -66,3 +66,19 @@ class BrokerError(SentinelError, RuntimeError):
     """The broker refused a request or failed (a topic disagrees, the embedded broker would not run)."""
 
     exit_code = 8
+
+
+class WorkerCrashed(SentinelError, RuntimeError):
+    """The worker failed after it had started (a bug, a state store it cannot open): the log holds
+    the traceback once, and the command ends with one line naming the exception and where it rose."""
+
+    exit_code = 9
+
+
+class InvalidAlert(SentinelError, ValueError):
+    """Bytes that are no alert event of the published contract; `field` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

@@ -3,33 +3,72 @@
 `parse_event` is the single gate every touchpoint passes, online or in a replay.
 It checks exactly what the contract fixes and keeps everything else: unknown
 data fields stay in `data`, open string fields keep any non-empty value.
+
+Limits the contract leaves to the processor:
+
+- Nesting: an event nests at most 64 levels of objects and arrays, itself
+  included (`{"data": {"x": []}}` nests 3); deeper is `too_deep`. Every
+  touchpoint is written again inside an internal batch and, while it waits on
+  a deadline, inside its customer's state, a few levels further down, and
+  orjson writes at most 255 levels: 64 leaves room for both, and no real
+  event comes near it. A batch array does not count (each element is handled
+  as if it came alone).
+- Batches: a batch message is at most 1 MiB, Kafka's default for a topic's
+  message size, and holds at most 10,000 elements: 1 MiB holds fewer of the
+  smallest valid events (~110 bytes), so the count only stops arrays of junk,
+  where each element would be a dead letter of its own. A batch over either
+  limit is one dead letter, `too_large`; an empty one is `not_an_object`.
+- Numbers: a JSON number too large for a double (1e400) or a NaN/Infinity
+  token is not JSON to orjson (`invalid_json`); amounts must be finite, so
+  one from elsewhere that is infinite or NaN is `invalid_field`.
+
+The commands of shared/spec/actions.md are touchpoints too: `alert.snoozed`
+and `alert.unsnoozed` (a `pattern` of the catalog or `*`; `until` not before
+the event and at most 366 days after it) and `customer.segmented` (a
+`segment` of 1-64 letters, digits, `_` or `-`, or null: no segment).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from schemas import codec
+from schemas.alerts import PATTERNS
 from schemas.errors import InvalidEvent
-from schemas.timestamps import DAY, format_instant, parse_instant
+from schemas.timestamps import DAY, HOUR, format_instant, parse_instant
 
 MAX_EVENT_BYTES = 64 * 1024
 MAX_SUBJECT_CHARS = 128
-FUTURE_TOLERANCE_MS = DAY
+MAX_DEPTH = 64
+"""Levels of objects and arrays an event may nest, itself included."""
+MAX_BATCH_EVENTS = 10_000
+"""Elements a batch message may hold."""
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""A batch message's limit ("the topic's message size": Kafka's default max.message.bytes)."""
+FUTURE_TOLERANCE_MS = HOUR
+"""How far ahead of the wall clock an event may be in live operation, unless the settings say
+otherwise (`future_tolerance`): one event far ahead would pull its input partition's clock there."""
 
 REASONS = (
     "invalid_json",
     "not_an_object",
     "too_large",
+    "too_deep",
     "missing_attribute",
     "invalid_attribute",
     "unknown_type",
     "missing_field",
     "invalid_field",
     "time_in_future",
+    "internal_error",
 )
+"""Why a touchpoint was refused (the dead letter's `sentinel-reason`, the metric's label). All but the
+last are breaches of the contract; `internal_error` is input the processor failed on (a bug)."""
+INTERNAL_ERROR = "internal_error"
 
 CHANNELS = frozenset({"email", "phone", "meeting", "chat", "letter", "sms", "social", "portal", "visit"})
 DIRECTIONS = frozenset({"inbound", "outbound"})
@@ -71,7 +110,8 @@ def _any_text(value: Any) -> bool:
 
 
 def _amount(value: Any) -> bool:
-    return type(value) in (int, float) and value >= 0
+    """A finite number >= 0: NaN fails both comparisons, infinity the second."""
+    return type(value) in (int, float) and 0 <= value < math.inf
 
 
 def _score(value: Any) -> bool:
@@ -98,7 +138,57 @@ def _fees(value: Any) -> bool:
     )
 
 
+_CONTAINERS = (dict, list)
+
+
+def _deeper_than(value: dict[Any, Any] | list[Any], levels: int) -> bool:
+    """Whether a container nests more than `levels` containers, itself included; stops at the first."""
+    if levels < 1:
+        return True
+    children = value.values() if type(value) is dict else value
+    for child in children:  # noqa: SIM110 (any() over a generator takes twice as long, per event)
+        if type(child) in _CONTAINERS and _deeper_than(child, levels - 1):
+            return True
+    return False
+
+
 _DIRECTION = _one_of(DIRECTIONS)
+SNOOZE_TARGETS = frozenset({*PATTERNS, "*"})
+SNOOZE_HORIZON_MS = 366 * DAY
+"""How far after its own time a snooze may reach."""
+SEGMENT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _instant(value: Any) -> bool:
+    if type(value) is not str:
+        return False
+    try:
+        parse_instant(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _segment_name(value: Any) -> bool:
+    return type(value) is str and SEGMENT_NAME.fullmatch(value) is not None
+
+
+def _snooze_window(data: Mapping[str, Any], time: int) -> str | None:
+    """What is wrong with a snooze's `until` for an event at `time`, if anything."""
+    until = parse_instant(data["until"])
+    if until < time:
+        return "data.until must not be before the event's time"
+    if until > time + SNOOZE_HORIZON_MS:
+        return "data.until must be at most 366 days after the event's time"
+    return None
+
+
+WHOLE_EVENT_CHECKS: Mapping[str, Callable[[Mapping[str, Any], int], str | None]] = {
+    "alert.snoozed": _snooze_window,
+}
+"""Checks that need more than one field (run after the field checks passed): type -> why it fails."""
+NULLABLE: frozenset[tuple[str, str]] = frozenset({("customer.segmented", "segment")})
+"""Fields that must be present but may be null (no segment)."""
 
 # type -> {field: (required, check, what a valid value is)}
 DATA_FIELDS: Mapping[str, Mapping[str, tuple[bool, FieldCheck, str]]] = {
@@ -130,11 +220,11 @@ DATA_FIELDS: Mapping[str, Mapping[str, tuple[bool, FieldCheck, str]]] = {
     },
     "offer.sent": {
         "offer_id": (False, _text, "a non-empty string"),
-        "amount": (False, _amount, "a number >= 0"),
+        "amount": (False, _amount, "a finite number >= 0"),
     },
     "competitor.mentioned": {"competitor": (False, _text, "a non-empty string")},
     "order.placed": {
-        "amount": (True, _amount, "a number >= 0"),
+        "amount": (True, _amount, "a finite number >= 0"),
         "currency": (False, _text, "a non-empty string"),
         "kind": (False, _text, "a non-empty string"),
     },
@@ -153,15 +243,15 @@ DATA_FIELDS: Mapping[str, Mapping[str, tuple[bool, FieldCheck, str]]] = {
         "outcome": (False, _text, "a non-empty string"),
     },
     "invoice.issued": {
-        "amount": (True, _amount, "a number >= 0"),
-        "agreed_amount": (False, _amount, "a number >= 0"),
+        "amount": (True, _amount, "a finite number >= 0"),
+        "agreed_amount": (False, _amount, "a finite number >= 0"),
         "currency": (False, _text, "a non-empty string"),
         "invoice_id": (False, _text, "a non-empty string"),
-        "fees": (False, _fees, "an array of {name, amount >= 0, disclosed: boolean}"),
+        "fees": (False, _fees, "an array of {name, finite amount >= 0, disclosed: boolean}"),
     },
     "change_request.quoted": {
-        "amount": (True, _amount, "a number >= 0"),
-        "contract_value": (False, _amount, "a number >= 0"),
+        "amount": (True, _amount, "a finite number >= 0"),
+        "contract_value": (False, _amount, "a finite number >= 0"),
     },
     "innovation.offered": {"product": (False, _text, "a non-empty string")},
     "feedback.received": {
@@ -170,6 +260,19 @@ DATA_FIELDS: Mapping[str, Mapping[str, tuple[bool, FieldCheck, str]]] = {
     },
     "contract.cancelled": {"reason": (False, _text, "a non-empty string")},
     "customer.erased": {},
+    "alert.snoozed": {
+        "pattern": (True, _one_of(SNOOZE_TARGETS), 'a pattern of the catalog or "*"'),
+        "until": (True, _instant, "an RFC 3339 time with a zone"),
+        "by": (False, _text, "a non-empty string"),
+        "reason": (False, _text, "a non-empty string"),
+    },
+    "alert.unsnoozed": {
+        "pattern": (True, _one_of(SNOOZE_TARGETS), 'a pattern of the catalog or "*"'),
+        "by": (False, _text, "a non-empty string"),
+    },
+    "customer.segmented": {
+        "segment": (True, _segment_name, "1 to 64 letters, digits, '_' or '-', or null"),
+    },
 }
 TYPES = tuple(DATA_FIELDS)
 
@@ -183,25 +286,34 @@ def _attribute(event: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def parse_event(obj: object, *, now_ms: int | None = None) -> Touchpoint:
+def parse_event(obj: object, *, not_after_ms: int | None = None) -> Touchpoint:
     """Validate one decoded CloudEvent against the contract.
 
-    `now_ms` is the processor's wall clock in live operation: events more than a
-    day ahead of it are refused. A replay passes None and skips that check.
+    `not_after_ms` is the latest event time accepted, in live operation the wall
+    clock plus the future tolerance: later events are refused (time_in_future).
+    A replay passes None and skips that check.
     """
+    return _parse(obj, not_after_ms, shallow=False)
+
+
+def _parse(obj: object, not_after_ms: int | None, *, shallow: bool) -> Touchpoint:
     if type(obj) is dict:
-        event = _parse_well_formed(obj, now_ms)
+        event = _parse_well_formed(obj, not_after_ms, shallow=shallow)
         if event is not None:
             return event
-    return _parse_rule_by_rule(obj, now_ms)
+    return _parse_rule_by_rule(obj, not_after_ms)
 
 
-def _parse_well_formed(obj: dict[str, Any], now_ms: int | None) -> Touchpoint | None:
+def _parse_well_formed(
+    obj: dict[str, Any], not_after_ms: int | None, *, shallow: bool = False
+) -> Touchpoint | None:
     """The hot path: all checks in one pass, for the valid events nearly all input is.
 
     Returns None at the first doubt, and `_parse_rule_by_rule` then decides and,
     for bad input, names the first rule broken; so the two must accept exactly
     the same events (tests/unit/test_schema_agreement.py holds them to it).
+    `shallow` skips the nesting walk when the caller knows the value cannot be
+    deep (`decode_message` counts the brackets of its bytes).
     """
     get = obj.get
     event_id, source, event_type, subject = get("id"), get("source"), get("type"), get("subject")
@@ -221,12 +333,12 @@ def _parse_well_formed(obj: dict[str, Any], now_ms: int | None) -> Touchpoint | 
     ):
         return None
     fields = DATA_FIELDS.get(event_type)
-    if fields is None:
+    if fields is None or (not shallow and _deeper_than(obj, MAX_DEPTH)):
         return None
     for name, (required, check, _) in fields.items():
         value = data.get(name)
         if value is None:
-            if required or name in data:
+            if (required or name in data) and not (name in data and (event_type, name) in NULLABLE):
                 return None
         elif not check(value):
             return None
@@ -234,13 +346,18 @@ def _parse_well_formed(obj: dict[str, Any], now_ms: int | None) -> Touchpoint | 
         time = parse_instant(time_text)
     except ValueError:
         return None
-    if now_ms is not None and time > now_ms + FUTURE_TOLERANCE_MS:
+    if not_after_ms is not None and time > not_after_ms:
+        return None
+    whole = WHOLE_EVENT_CHECKS.get(event_type)
+    if whole is not None and whole(data, time) is not None:
         return None
     return Touchpoint(event_id, source, event_type, subject, time, data)
 
 
-def _parse_rule_by_rule(obj: object, now_ms: int | None) -> Touchpoint:
+def _parse_rule_by_rule(obj: object, not_after_ms: int | None) -> Touchpoint:
     """The contract's checks one at a time, in a fixed order, so bad input gets the first reason."""
+    if isinstance(obj, dict | list) and _deeper_than(obj, MAX_DEPTH):
+        raise _too_deep()
     if type(obj) is not dict:
         raise InvalidEvent("not_an_object", "a touchpoint must be a JSON object")
     if obj.get("specversion") != "1.0":
@@ -277,44 +394,81 @@ def _parse_rule_by_rule(obj: object, now_ms: int | None) -> Touchpoint:
         value = data.get(name)
         if value is None:
             if name in data:
+                if (event_type, name) in NULLABLE:
+                    continue
                 raise InvalidEvent("invalid_field", f"data.{name} must be {expected}, not null")
             if required:
                 raise InvalidEvent("missing_field", f"{event_type} needs data.{name}")
         elif not check(value):
             raise InvalidEvent("invalid_field", f"data.{name} must be {expected}")
-    if now_ms is not None and time > now_ms + FUTURE_TOLERANCE_MS:
-        raise InvalidEvent("time_in_future", f"time {time_text} is more than 1 day ahead of now")
+    whole = WHOLE_EVENT_CHECKS.get(event_type)
+    problem = whole(data, time) if whole is not None else None
+    if problem is not None:
+        raise InvalidEvent("invalid_field", problem)
+    if not_after_ms is not None and time > not_after_ms:
+        raise InvalidEvent(
+            "time_in_future",
+            f"time {time_text} is after {format_instant(not_after_ms)}, the clock plus the future tolerance",
+        )
     return Touchpoint(event_id, source, event_type, subject, time, data)
 
 
-def decode_message(value: bytes, *, now_ms: int | None = None) -> tuple[list[Touchpoint], list[Rejected]]:
+def _too_deep() -> InvalidEvent:
+    return InvalidEvent("too_deep", f"nests more than {MAX_DEPTH} levels of objects and arrays")
+
+
+def _not_json(error: codec.JSONDecodeError, what: str = "not JSON") -> InvalidEvent:
+    """orjson stops reading at 1,024 levels: that is the nesting limit, not a syntax error."""
+    if str(error).startswith("depth limit exceeded"):
+        return _too_deep()
+    return InvalidEvent("invalid_json", f"{what}: {error}")
+
+
+def decode_message(
+    value: bytes, *, not_after_ms: int | None = None
+) -> tuple[list[Touchpoint], list[Rejected]]:
     """Decode one Kafka message value: a single event or a CloudEvents batch array.
 
     A bad batch element is rejected on its own (re-serialised, with its index);
     the good elements around it are kept.
     """
-    if len(value) > MAX_EVENT_BYTES and value.lstrip()[:1] != b"[":
-        return [], [Rejected(None, "too_large", f"event is over {MAX_EVENT_BYTES} bytes", value)]
+    if len(value) > MAX_EVENT_BYTES:
+        if len(value) > MAX_MESSAGE_BYTES:
+            return [], [_whole("too_large", f"message is over {MAX_MESSAGE_BYTES} bytes", value)]
+        if value.lstrip()[:1] != b"[":
+            return [], [_whole("too_large", f"event is over {MAX_EVENT_BYTES} bytes", value)]
     try:
         decoded = codec.loads(value)
     except codec.JSONDecodeError as error:
-        return [], [Rejected(None, "invalid_json", f"not JSON: {error}", value)]
+        bad = _not_json(error)
+        return [], [Rejected(None, bad.reason, bad.message, value)]
     if type(decoded) is not list:
         try:
-            return [parse_event(decoded, now_ms=now_ms)], []
+            shallow = value.count(b"{") + value.count(b"[") <= MAX_DEPTH
+            return [_parse(decoded, not_after_ms, shallow=shallow)], []
         except InvalidEvent as error:
             return [], [Rejected(None, error.reason, error.message, value)]
-    return _decode_batch(decoded, now_ms, check_sizes=len(value) > MAX_EVENT_BYTES)
+    if not decoded:
+        return [], [_whole("not_an_object", "an empty batch array holds no touchpoint", value)]
+    if len(decoded) > MAX_BATCH_EVENTS:
+        message = f"a batch of {len(decoded):,} elements is over the {MAX_BATCH_EVENTS:,} it may hold"
+        return [], [_whole("too_large", message, value)]
+    return _decode_batch(decoded, not_after_ms, check_sizes=len(value) > MAX_EVENT_BYTES)
+
+
+def _whole(reason: str, message: str, value: bytes) -> Rejected:
+    """The whole message refused, not one element of it."""
+    return Rejected(None, reason, message, value)
 
 
 def _decode_batch(
-    elements: Iterable[Any], now_ms: int | None, *, check_sizes: bool
+    elements: Iterable[Any], not_after_ms: int | None, *, check_sizes: bool
 ) -> tuple[list[Touchpoint], list[Rejected]]:
     events: list[Touchpoint] = []
     rejected: list[Rejected] = []
     for index, element in enumerate(elements):
         try:
-            event = parse_event(element, now_ms=now_ms)
+            event = parse_event(element, not_after_ms=not_after_ms)
         except InvalidEvent as error:
             rejected.append(Rejected(index, error.reason, error.message, codec.dumps(element)))
             continue
@@ -325,18 +479,31 @@ def _decode_batch(
     return events, rejected
 
 
-def event_from_binary(headers: Mapping[str, bytes], value: bytes, *, now_ms: int | None = None) -> Touchpoint:
-    """Kafka binary mode: CloudEvents attributes in `ce_*` headers, the data as the value."""
-    event: dict[str, Any] = {
-        name[3:]: raw.decode("utf-8", "replace") for name, raw in headers.items() if name.startswith("ce_")
-    }
+def event_from_binary(
+    headers: Mapping[str, bytes | None], value: bytes, *, not_after_ms: int | None = None
+) -> Touchpoint:
+    """Kafka binary mode: CloudEvents attributes in `ce_*` headers, the data as the value.
+
+    A header without a value is an absent attribute (CloudEvents: null is absent);
+    the attributes count toward the event's 64 KiB, as they would in structured mode.
+    """
+    event: dict[str, Any] = {}
+    size = len(value)
+    for name, raw in headers.items():
+        if raw is None or not name.startswith("ce_"):
+            continue
+        size += len(raw)
+        try:
+            event[name[3:]] = raw.decode()
+        except UnicodeDecodeError:
+            raise InvalidEvent("invalid_attribute", f"header {name!r} is not UTF-8") from None
+    if size > MAX_EVENT_BYTES:
+        raise InvalidEvent("too_large", f"event is over {MAX_EVENT_BYTES} bytes")
     try:
         event["data"] = codec.loads(value)
     except codec.JSONDecodeError as error:
-        raise InvalidEvent("invalid_json", f"data is not JSON: {error}") from None
-    if len(value) > MAX_EVENT_BYTES:
-        raise InvalidEvent("too_large", f"event is over {MAX_EVENT_BYTES} bytes")
-    return parse_event(event, now_ms=now_ms)
+        raise _not_json(error, "data is not JSON") from None
+    return parse_event(event, not_after_ms=not_after_ms)
 
 
 def encode_event(event: Touchpoint) -> bytes:

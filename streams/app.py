@@ -10,21 +10,33 @@ Topology:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 from faust.types import TableT
 from prometheus_client import CollectorRegistry
 
 from agents.config import Config, load_config
-from agents.detect import PartitionDetectors, register_detector
-from agents.ingest import IngestLoop, Routed, wall_clock_ms
+from agents.detect import Detection, owned_partitions, register_detector
+from agents.ingest import MAX_REQUEST_BYTES, IngestLoop, Routed, wall_clock_ms
+from agents.partition import IdleAdvance, Topics
 from streams.broker import create_topics, use_true_end_offsets
-from streams.kafka import LazyProducer, aiokafka_options, bootstrap_list, faust_credentials
+from streams.http import BrokerContact, WorkerEndpoint, advertised_url
+from streams.kafka import (
+    STOP_TIMEOUT,
+    Backoff,
+    LazyProducer,
+    aiokafka_options,
+    bootstrap_list,
+    faust_credentials,
+)
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -40,7 +52,9 @@ class SentinelApp:
     config: Config
     metrics: Metrics
     registry: CollectorRegistry
-    detectors: PartitionDetectors
+    detection: Detection
+    endpoint: WorkerEndpoint
+    """The HTTP endpoint: metrics, health, readiness, the customer view."""
 
 
 def create_app(
@@ -51,7 +65,8 @@ def create_app(
         config = load_config(settings.thresholds_file) if settings.thresholds_file else Config.default()
     registry = registry if registry is not None else CollectorRegistry()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    metrics = Metrics.create(registry)
+    metrics = Metrics.create(registry, settings.role, config.segments)
+    contact = BrokerContact()
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in bootstrap_list(settings)],
@@ -68,6 +83,7 @@ def create_app(
         broker_session_timeout=settings.session_timeout / 1000,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3000),
         stream_wait_empty=False,
+        canonical_url=advertised_url(settings),
     )
     if settings.embedded_broker:
         use_true_end_offsets(app, settings)
@@ -91,31 +107,44 @@ def create_app(
             help=help_text,
         )
 
-    detectors = PartitionDetectors(
-        config=config,
-        customers=table("customers", "Per-customer detection state (CustomerState.encode)."),
-        watermarks=table(
-            "watermarks",
-            "Per-partition [watermark, {input partition: latest event time}, [idle inputs], inputs] (ms).",
-        ),
-        partitions=settings.partitions,
-        idle_after_ms=settings.idle_after,
-        idle_advance=settings.idle_advance,
+    customers = table("customers", "Per-customer detection state (CustomerState.encode).")
+    watermarks = table(
+        "watermarks",
+        "Per-partition [watermark, {input: latest event time}, [idle inputs], inputs, {input: offset read}].",
     )
-    register_detector(
-        app, internal, settings.alerts_topic, LazyProducer(settings), detectors, metrics, wall_clock_ms
+    detection = Detection(
+        config=config,
+        customers=customers,
+        watermarks=watermarks,
+        partitions=settings.partitions,
+        idle_advance=IdleAdvance(settings.idle_after) if settings.idle_advance else None,
+        source_topic=settings.touchpoints_topic,
+        owned=owned_partitions(app, settings.internal_topic),
+    )
+    topics = Topics(
+        alerts=settings.alerts_topic,
+        dead_letters=settings.dead_letter_topic,
+        customers_changelog=customers.changelog_topic.get_topic_name(),
+        partitions_changelog=watermarks.changelog_topic.get_topic_name(),
+    )
+    on_revoked = register_detector(
+        app, internal, topics, LazyProducer(settings), detection, metrics, wall_clock_ms
     )
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        revoked = args[0] if args else kwargs.get("revoked", set())
-        detectors.forget({tp.partition for tp in revoked if tp.topic == settings.internal_topic})
+        await on_revoked(args[0] if args else kwargs.get("revoked", set()))
 
-    @app.task
-    async def ingest() -> None:
-        await _run_ingest(settings, metrics)
+    if settings.role == "all":
 
-    return SentinelApp(app, settings, config, metrics, registry, detectors)
+        @app.task
+        async def ingest() -> None:
+            await run_ingest(settings, metrics, contact)
+
+    endpoint = WorkerEndpoint(
+        settings, registry, contact, wall_clock_ms, app, detection, topics.customers_changelog
+    )
+    return SentinelApp(app, settings, config, metrics, registry, detection, endpoint)
 
 
 async def declare_topics(settings: Settings) -> None:
@@ -136,7 +165,22 @@ async def declare_topics(settings: Settings) -> None:
     )
 
 
-async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
+async def run_ingest(settings: Settings, metrics: Metrics, contact: BrokerContact) -> None:
+    """The ingest, started again after whatever stopped it (a broker away when its clients start,
+    a bug), so that it never takes the worker down: one log line per failure, with backoff."""
+    backoff = Backoff("the ingest")
+    while True:
+        try:
+            await _ingest(settings, metrics, contact)
+        except KafkaError as error:
+            await backoff.wait(error)
+        except Exception as error:
+            log.exception("the ingest failed; starting it again")
+            metrics.internal_errors.labels("ingest").inc()
+            await backoff.wait(error)
+
+
+async def _ingest(settings: Settings, metrics: Metrics, contact: BrokerContact) -> None:
     options = aiokafka_options(settings)
     consumer = AIOKafkaConsumer(
         settings.touchpoints_topic,
@@ -150,7 +194,9 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
         heartbeat_interval_ms=min(3000, settings.session_timeout // 3),
         **options,
     )
-    producer = AIOKafkaProducer(linger_ms=0, max_batch_size=1024 * 1024, **options)
+    producer = AIOKafkaProducer(
+        linger_ms=0, max_batch_size=1024 * 1024, max_request_size=MAX_REQUEST_BYTES, **options
+    )
 
     def count(routed: Routed) -> None:
         for event_type, accepted in routed.accepted_by_type.items():
@@ -161,9 +207,9 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
     def lag(tp: TopicPartition, behind: int) -> None:
         metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(behind)
 
-    await producer.start()
-    await consumer.start()
     try:
+        await producer.start()
+        await consumer.start()
         await IngestLoop(
             consumer=consumer,
             producer=producer,
@@ -173,11 +219,14 @@ async def _run_ingest(settings: Settings, metrics: Metrics) -> None:
             batch_max_events=settings.batch_max_events,
             tick_interval_ms=settings.tick_interval,
             wall_clock_ms=wall_clock_ms,
-            reject_future_events=settings.reject_future_events,
+            future_tolerance_ms=settings.future_tolerance if settings.reject_future_events else None,
             on_routed=count,
             on_lag=lag,
+            on_retry=metrics.write_retries.inc,
+            on_contact=contact.touch,
             idle_after_ms=settings.idle_after if settings.idle_advance else None,
         ).run()
     finally:
-        await consumer.stop()
-        await producer.stop()
+        for client in (consumer, producer):
+            with suppress(TimeoutError, KafkaError):
+                await asyncio.wait_for(client.stop(), STOP_TIMEOUT)

@@ -1,15 +1,19 @@
-"""The small Kafka clients people run by hand: `sentinel produce` and `sentinel tail`."""
+"""The small clients people run by hand: `sentinel produce`, `sentinel tail`, `sentinel customer`."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas import codec
+from schemas.errors import SentinelError
 from streams.kafka import aiokafka_options
 from streams.settings import Settings
 
@@ -28,8 +32,15 @@ def message_key(line: bytes) -> bytes | None:
     return subject.encode() if isinstance(subject, str) else None
 
 
-async def produce_lines(settings: Settings, lines: Iterable[bytes], *, topic: str | None = None) -> int:
-    """Publish each non-empty line as one message keyed by customer; the worker dead-letters bad ones."""
+async def produce_lines(
+    settings: Settings,
+    lines: Iterable[bytes],
+    *,
+    topic: str | None = None,
+    on_sent: Callable[[int], None] | None = None,
+) -> int:
+    """Publish each non-empty line as one message keyed by customer; the worker dead-letters bad ones.
+    `on_sent` hears how many messages the broker has acknowledged so far (for progress)."""
     producer = AIOKafkaProducer(linger_ms=5, max_batch_size=1024 * 1024, **aiokafka_options(settings))
     await producer.start()
     sent = 0
@@ -46,10 +57,28 @@ async def produce_lines(settings: Settings, lines: Iterable[bytes], *, topic: st
             if len(pending) >= 10_000:
                 await asyncio.gather(*pending)
                 pending.clear()
+                if on_sent is not None:
+                    on_sent(sent)
         await asyncio.gather(*pending)
+        if on_sent is not None:
+            on_sent(sent)
     finally:
         await producer.stop()
     return sent
+
+
+def fetch_customer(worker_url: str, subject: str) -> str:
+    """A customer's view from any worker (it asks the owner), as indented JSON."""
+    url = f"{worker_url.rstrip('/')}/customers/{urllib.parse.quote(subject, safe='')}"
+    try:
+        with urllib.request.urlopen(url, timeout=15) as answer:  # noqa: S310 (the operator's worker URL)
+            body = answer.read()
+    except urllib.error.HTTPError as error:
+        reason = codec.loads(error.read() or b"{}").get("error", error.reason)
+        raise SentinelError(f"{worker_url} answered {error.code}: {reason}") from None
+    except OSError as error:
+        raise SentinelError(f"no worker answers at {worker_url} ({error})") from None
+    return codec.dumps_indented(codec.loads(body)).decode()
 
 
 def describe_alert(value: bytes) -> str:

@@ -28,7 +28,7 @@ from schemas.errors import (
     TlsError,
 )
 from streams.broker import answers_kafka
-from streams.kafka import aiokafka_options, bootstrap_list
+from streams.kafka import aiokafka_options, bootstrap_list, ssl_context
 from streams.settings import Settings
 
 _FAILURES: Final = (kafka_errors.KafkaError, OSError, EOFError, KeyError, ValueError)
@@ -137,6 +137,8 @@ async def _transport_problem(cause: BaseException, settings: Settings, host: str
         return BrokerUnreachable(f"broker unreachable: cannot resolve {host} ({cause.strerror})")
     if isinstance(cause, ConnectionRefusedError):
         return BrokerUnreachable(f"broker unreachable: {where} refused the connection")
+    if protocol in _TLS_PORTS and closed and (alert := await _tls_alert(settings, host, port)):
+        return alert
     if (
         protocol in _TLS_PORTS
         and (closed or isinstance(cause, TimeoutError | ssl.SSLError))
@@ -163,6 +165,25 @@ async def _transport_problem(cause: BaseException, settings: Settings, host: str
     return BrokerUnreachable(
         f"broker unreachable: {where} ({_hide(reason or type(cause).__name__, settings)})"
     )
+
+
+async def _tls_alert(settings: Settings, host: str, port: int) -> TlsError | None:
+    """A connection a TLS port closed may hide a TLS alert sent after the handshake (TLS 1.3 judges
+    the client certificate then, and the close can overtake the alert): connect again as
+    configured and read what the server says."""
+    writer = None
+    try:
+        async with asyncio.timeout(_PROBE_SECONDS):
+            reader, writer = await asyncio.open_connection(host, port, ssl=ssl_context(settings))
+            await reader.read(1)
+    except ssl.SSLError as error:
+        return _tls_problem(error, settings, host, port)
+    except (OSError, TimeoutError):
+        return None
+    finally:
+        if writer is not None:
+            writer.close()
+    return None
 
 
 async def _speaks_tls(host: str, port: int) -> bool:

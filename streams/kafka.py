@@ -8,15 +8,22 @@ creation take `faust_credentials`; both build TLS with `ssl_context`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import ssl
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import faust
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from schemas.errors import ConfigError
 from streams.settings import Settings
+
+log = logging.getLogger(__name__)
 
 Connection = Settings | str
 """Settings, or a bare "host:port,..." list, which means the embedded broker: plaintext, no SASL."""
@@ -121,6 +128,96 @@ class LazyProducer:
         return self._producer
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        """Flush and close; a broker that does not answer gets `STOP_TIMEOUT` seconds, not forever
+        (what was not acknowledged is sent again after a restart: its offsets were not committed)."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), STOP_TIMEOUT)
+            except TimeoutError:
+                log.warning("the producer did not stop within %.0f s (broker unreachable?)", STOP_TIMEOUT)
+
+
+STOP_TIMEOUT = 10.0
+
+
+@dataclass
+class Backoff:
+    """Waits between attempts at something only the broker can make succeed, and says so.
+
+    Waits grow from `first` to `longest` seconds (with jitter, so that workers do
+    not retry in step), which also bounds the log to one line per attempt.
+    """
+
+    what: str
+    first: float = 0.5
+    longest: float = 30.0
+    attempts: int = 0
+
+    async def wait(self, error: BaseException) -> None:
+        self.attempts += 1
+        delay = min(self.longest, self.first * 2 ** (self.attempts - 1)) * random.uniform(0.75, 1.0)
+        log.warning(
+            "%s failed (%s); attempt %d, trying again in %.1f s",
+            self.what,
+            describe_kafka_error(error),
+            self.attempts,
+            delay,
+        )
+        await asyncio.sleep(delay)
+
+    def succeeded(self) -> None:
+        if self.attempts:
+            log.warning("%s succeeded after %d failed attempts", self.what, self.attempts)
+        self.attempts = 0
+
+
+class Outgoing(Protocol):
+    """A record to send: what `send_acknowledged` needs of it."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> list[tuple[str, bytes]]: ...
+    @property
+    def partition(self) -> int | None: ...
+
+
+async def send_acknowledged(
+    producer: Callable[[], Awaitable[AIOKafkaProducer]],
+    records: Sequence[Outgoing],
+    *,
+    on_retry: Callable[[], None] = lambda: None,
+) -> None:
+    """Send records and return once the broker acknowledged every one; after a failure (a broker
+    away or stalled), send them all again, with backoff, until it does. Every record sent here is
+    safe to repeat: alerts carry their id, state records are the latest value of their key, and
+    touchpoints forwarded twice are applied once."""
+    if not records:
+        return
+    backoff = Backoff(f"writing {len(records)} records to {records[0].topic}")
+    while True:
+        try:
+            sender = await producer()
+            sent = [
+                await sender.send(r.topic, r.value, key=r.key, headers=r.headers, partition=r.partition)
+                for r in records
+            ]
+            await asyncio.gather(*sent)
+        except KafkaError as error:
+            on_retry()
+            await backoff.wait(error)
+        else:
+            backoff.succeeded()
+            return
+
+
+def describe_kafka_error(error: BaseException) -> str:
+    """An aiokafka error in a few words: its class, and its message when it has one."""
+    text = str(error).strip()
+    name = type(error).__name__
+    return f"{name}: {text}" if text and text != name else name

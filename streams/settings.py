@@ -5,7 +5,7 @@ Precedence: defaults < settings file (TOML, `[sentinel]` table) < environment
 value is checked once here, and a bad one names its key and where it came from;
 a `SENTINEL_` variable that names no setting is refused too, since a misspelled
 one would otherwise be ignored without a word. The SASL password never appears
-in the settings' repr nor in an error message.
+in the settings' repr nor in an error message, and neither does the webhook secret.
 """
 
 from __future__ import annotations
@@ -20,12 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from schemas.errors import ConfigError
-from schemas.timestamps import SECOND, Duration, parse_duration
+from schemas.events import FUTURE_TOLERANCE_MS
+from schemas.timestamps import MINUTE, SECOND, Duration, parse_duration
 
 ENV_PREFIX = "SENTINEL_"
 SETTINGS_FILE_VARIABLE = ENV_PREFIX + "SETTINGS_FILE"
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+ROLES = ("all", "ingest", "detect")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,9 @@ class Settings:
     bootstrap_servers: str = "127.0.0.1:9092"
     """Comma-separated host:port list of the Kafka cluster."""
     app_id: str = "touchpoint-sentinel"
+    role: str = "all"
+    """What this process does: `ingest` (validate and repartition), `detect` (the engine over the
+    internal topic), or `all` of both; ingest and detect processes scale apart."""
     """Consumer group and prefix of the internal and changelog topics."""
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = "PLAIN"
@@ -65,13 +72,44 @@ class Settings:
     metrics_port: int = 9108
     """Prometheus /metrics; 0 turns the endpoint off."""
     metrics_host: str = "127.0.0.1"
+    advertised_url: str = ""
+    """How other workers reach this one's HTTP endpoint (customer requests are routed to the owner);
+    empty means http://<metrics_host, or this host's name when that is a wildcard>:<metrics_port>."""
+    broker_wait: Duration = 5 * MINUTE
+    """How long a starting worker waits for an unreachable broker before it gives up (exit code 3)."""
     rebalance_timeout: Duration = 60 * SECOND
     """Kafka group rebalance timeout; a few seconds suit the embedded broker."""
     session_timeout: Duration = 30 * SECOND
     reject_future_events: bool = True
-    """Refuse events more than a day ahead of the wall clock (live operation only)."""
+    """Refuse events more than `future_tolerance` ahead of the wall clock (live operation only)."""
+    future_tolerance: Duration = FUTURE_TOLERANCE_MS
+    """How far ahead of the wall clock an event's time may be (time_in_future beyond). One event
+    far ahead moves its input partition's clock, hence the watermark, as far: keep it short."""
     embedded_broker: bool = False
     """The broker is the embedded Tansu: work around its end-offset answer in table recovery."""
+    log_level: str = "warning"
+    """debug, info, warning or error, for every command; `sentinel worker --loglevel` wins. Customer
+    ids and exception messages that may quote input appear only at debug."""
+    log_format: str = "text"
+    """text (one line per record, for people) or json (one object per line, for log collectors)."""
+    alerts_dead_letter_topic: str = "alerts-dead-letter"
+    """Where `sentinel deliver` puts an alert it cannot deliver, with the last error in its headers."""
+    deliver_metrics_port: int = 9109
+    """Prometheus /metrics of `sentinel deliver` (on `metrics_host`); 0 turns the endpoint off."""
+    resend_interval: Duration = 1 * MINUTE
+    """How often `sentinel deliver alertmanager` posts every open episode again; each post says it
+    ends 4 intervals later, so Alertmanager resolves an episode nobody re-posts after that."""
+    delivery_timeout: Duration = 10 * SECOND
+    """How long one HTTP request to Alertmanager or the webhook may take."""
+    customer_view_url: str = "http://127.0.0.1:9108/customers/"
+    """Where people open the worker's customer view; the customer id is appended (Alertmanager's
+    generatorURL). Empty: no link."""
+    webhook_secret: str = field(default="", repr=False)
+    """A secret: the HMAC-SHA256 key of webhook signatures (SENTINEL_WEBHOOK_SECRET); never shown."""
+    webhook_attempts: int = 8
+    """Tries per alert (the first included) before it goes to `alerts_dead_letter_topic`."""
+    webhook_backoff: Duration = 1 * SECOND
+    """The wait after a webhook's first failed try; it doubles with each try (with jitter), up to 5 min."""
 
     @classmethod
     def load(cls, path: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Settings:
@@ -94,6 +132,9 @@ class Settings:
         """Build from {field: (where it came from, raw value)}; text values are parsed."""
         fields = {spec.name: spec for spec in dataclasses.fields(cls)}
         parsed = {name: _parse(fields[name], where, raw) for name, (where, raw) in values.items()}
+        for name in ("log_level", "log_format"):
+            if isinstance(parsed.get(name), str):
+                parsed[name] = parsed[name].strip().lower()
         settings = cls(**parsed)
         settings._check()
         return settings
@@ -106,6 +147,8 @@ class Settings:
         return f"{self.app_id}-touchpoints-by-customer"
 
     def _check(self) -> None:
+        if self.role not in ROLES:
+            raise ConfigError(f"role must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.security_protocol not in SECURITY_PROTOCOLS:
             raise ConfigError(f"security_protocol must be one of {', '.join(SECURITY_PROTOCOLS)}")
         if self.security_protocol.startswith("SASL") and self.sasl_mechanism not in SASL_MECHANISMS:
@@ -118,6 +161,16 @@ class Settings:
             raise ConfigError(f"sasl_username must be set with security_protocol {self.security_protocol}")
         if self.ssl_keyfile and not self.ssl_certfile:
             raise ConfigError("ssl_keyfile is set but ssl_certfile is not (the client certificate)")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
+        for name in ("resend_interval", "delivery_timeout", "webhook_backoff", "webhook_attempts"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be more than 0")
+        if self.customer_view_url and not self.customer_view_url.startswith(("http://", "https://")):
+            shown = self.customer_view_url
+            raise ConfigError(f"customer_view_url must be an http:// or https:// URL, got {shown!r}")
 
 
 def known_variables() -> list[str]:

@@ -4,6 +4,9 @@ Each customer follows a plausible script through the lifecycle (lead, contacts,
 offer, order or loss, marketing, cases, invoices, feedback, rep changes,
 cancellation), with enough neglect sprinkled in that every danger pattern has
 something to find. Seeded, so the same arguments give the same history.
+
+With `outreach_effect`, the history also shows what acting on an alert did:
+see `Outreach`.
 """
 
 from __future__ import annotations
@@ -12,12 +15,61 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.holdout import NO_HOLDOUT, Holdout
 from schemas.events import Touchpoint
 from schemas.timestamps import DAY, HOUR, MINUTE
 
 CHANNELS = ("email", "phone", "meeting", "chat", "letter", "sms", "portal")
 TOPICS = ("pricing", "product", "events", "service", "finance", "sustainability")
 SOURCES = ("crm/eu-sales", "ticketing/support", "billing/erp", "marketing/automation", "callcenter/voice")
+
+NEGLECT = 14 * DAY
+"""No outbound contact this long after the first order: post_sale_abandonment's default `within`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outreach:
+    """What the team's reaction to a neglected new customer does to churn, for the effectiveness demo.
+
+    The generator cannot see alerts, so it plays both sides. A customer without
+    an outbound contact within `NEGLECT` of their first order (post_sale_abandonment
+    fires then) churns with probability `base_churn`, 3 to 30 days after the
+    neglect shows, and their script ends there. Unless held out, the team acted
+    on the alert: a rep calls within two days, and the churn probability is
+    `base_churn * (1 + effect)`, at most 1: below 0 the call helps, above 0 it
+    backfires. Held-out customers get no call and keep `base_churn`.
+    """
+
+    effect: float
+    holdout: Holdout = NO_HOLDOUT
+    base_churn: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not (self.effect >= -1 and 0 <= self.base_churn <= 1):
+            raise ValueError(f"outreach needs effect >= -1 and 0 <= base_churn <= 1, got {self}")
+
+    def churn_probability(self, held_out: bool) -> float:
+        return self.base_churn if held_out else min(1.0, self.base_churn * (1 + self.effect))
+
+    def apply(self, script: _Script, draws: random.Random) -> None:
+        """Act on the finished script of one customer; `draws` is a random stream of its own, so
+        every other event is the one the generator makes without outreach."""
+        ordered = script.first_order_at
+        if ordered is None or any(
+            kind == "contact.made" and data["direction"] == "outbound" and ordered <= at <= ordered + NEGLECT
+            for at, kind, data in script.events
+        ):
+            return
+        noticed = ordered + NEGLECT
+        held_out = self.holdout.is_held_out(script.subject)
+        if not held_out:
+            call = {"channel": "phone", "direction": "outbound", "rep": script.rep}
+            script.events.append((noticed + draws.randint(HOUR, 2 * DAY), "contact.made", call))
+        if draws.random() < self.churn_probability(held_out):
+            cancelled = noticed + draws.randint(3 * DAY, 30 * DAY)
+            kept = [row for row in script.events if row[0] <= cancelled]
+            if not any(kind in ("contract.cancelled", "customer.erased") for _, kind, _ in kept):
+                script.events[:] = [*kept, (cancelled, "contract.cancelled", {"reason": "service"})]
 
 
 @dataclass(slots=True)
@@ -30,6 +82,7 @@ class _Script:
     rep: str
     preferred: list[str] = field(default_factory=list)
     events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    first_order_at: int | None = None
 
     def wait(self, low: int, high: int) -> None:
         self.now += self.rng.randint(low, high)
@@ -81,7 +134,7 @@ def _customer_script(script: _Script, reps: int) -> None:
         return
     amount = rng.choice((900, 3_500, 12_000, 25_000, 70_000))
     s.emit("order.placed", amount=amount, currency="EUR", kind=rng.choice(("order", "contract")))
-    order_time = s.now
+    order_time = s.first_order_at = s.now
     for _ in range(rng.choice((1, 2, 3, 5, 6))):
         s.wait(HOUR, 6 * DAY)
         s.marketing(rng.choice(("newsletter", "catalog", "promotion")))
@@ -144,13 +197,24 @@ def _case(s: _Script) -> None:
 
 
 def lifecycle_history(
-    customers: int, *, seed: int = 7, start: int = 1_767_225_600_000, span_days: int = 365, reps: int = 40
+    customers: int,
+    *,
+    seed: int = 7,
+    start: int = 1_767_225_600_000,
+    span_days: int = 365,
+    reps: int = 40,
+    outreach_effect: float | None = None,
+    holdout: Holdout | None = None,
 ) -> list[Touchpoint]:
     """Touchpoints of `customers` customers, merged in event-time order.
 
     Customers start uniformly over `span_days` from `start` (epoch ms); ids are
-    unique, so there are no duplicates unless a caller adds them.
+    unique, so there are no duplicates unless a caller adds them. With
+    `outreach_effect`, neglected new customers churn, and the team's call to
+    those not in `holdout` changes how many (see `Outreach`); without it the
+    history is the plain one.
     """
+    outreach = None if outreach_effect is None else Outreach(outreach_effect, holdout or NO_HOLDOUT)
     rng = random.Random(seed)
     merged: list[tuple[int, int, str, str, dict[str, Any]]] = []
     for number in range(customers):
@@ -162,6 +226,8 @@ def lifecycle_history(
             f"R-{rng.randint(1, reps)}",
         )
         _customer_script(script, reps)
+        if outreach is not None:
+            outreach.apply(script, random.Random(f"outreach/{seed}/{subject}"))
         merged.extend((at, number, subject, kind, data) for at, kind, data in script.events)
     merged.sort(key=lambda row: (row[0], row[1]))
     return [

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from agents.config import Config
 from agents.replay import replay
 from schemas import codec
 from schemas.events import Touchpoint, encode_event
@@ -69,9 +70,9 @@ async def produce_closing(connection: Connection, topic: str, closing: list[tupl
         await producer.stop()
 
 
-def expected_alerts(lines: list[bytes], until: int) -> list[bytes]:
+def expected_alerts(lines: list[bytes], until: int, config: Config | None = None) -> list[bytes]:
     """What `sentinel replay` emits for the lines, in the form `comparable` gives."""
-    return comparable(replay(lines).alerts, lines, until)
+    return comparable(replay(lines, config=config).alerts, lines, until)
 
 
 def comparable(alerts: Iterable[bytes], lines: list[bytes], until: int) -> list[bytes]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from agents.lifecycle import is_outbound_contact
 from agents.patterns.base import Duration, Pattern
+from agents.state import CustomerState
 from agents.step import Step
 from schemas.events import Touchpoint
 from schemas.timestamps import DAY, format_duration
@@ -24,7 +25,7 @@ class Thresholds:
     """Outbound contacts within this period before the departure count."""
 
 
-class AdvisorExitRisk(Pattern):
+class AdvisorExitRisk(Pattern[Thresholds]):
     name = "advisor_exit_risk"
     danger_point = None
     phases = "all"
@@ -36,12 +37,22 @@ class AdvisorExitRisk(Pattern):
     reacts_to = ("contact.made", "rep.assigned")
     Thresholds = Thresholds
 
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        horizon = at - self.limits.window
+        recent = [rep for when, rep in self.recall(state) or () if horizon <= when <= at]
+        if not recent:
+            return None
+        return {
+            "outbound_contacts_in_window": len(recent),
+            "by_current_rep": sum(1 for rep in recent if rep == state.rep),
+            "window": format_duration(self.limits.window),
+        }
+
     def on_event(self, step: Step, event: Touchpoint) -> None:
         state = step.state
         if event.type == "contact.made":
             if is_outbound_contact(event):
-                memo = step.memo()
-                contacts: list[list[Any]] = memo.setdefault(self.name, [])
+                contacts: list[list[Any]] = self.recall(state) or self.remember(state, [])
                 contacts.append([event.time, event.data.get("rep")])
                 horizon = event.time - self.limits.window
                 contacts[:] = [c for c in contacts if c[0] >= horizon][-MAX_REMEMBERED_CONTACTS:]
@@ -50,7 +61,7 @@ class AdvisorExitRisk(Pattern):
         if event.data.get("reason") != "departed" or departed is None or not step.may_trigger:
             return
         horizon = event.time - self.limits.window
-        recent = [rep for at, rep in (state.memo or {}).get(self.name, ()) if horizon <= at <= event.time]
+        recent = [rep for at, rep in self.recall(state) or () if horizon <= at <= event.time]
         theirs = sum(1 for rep in recent if rep == departed)
         if theirs >= self.limits.min_contacts and theirs >= self.limits.share * len(recent):
             evidence = {

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from agents.patterns.base import Pattern
+from agents.patterns.base import NoThresholds, Pattern
 from agents.step import Step
 from schemas.events import Touchpoint
 
 
-class CompetitorInNegotiation(Pattern):
+class CompetitorInNegotiation(Pattern[NoThresholds]):
     name = "competitor_in_negotiation"
     danger_point = 6
     phases = "any phase with an open offer"

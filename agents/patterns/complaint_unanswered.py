@@ -16,9 +16,11 @@ from schemas.timestamps import HOUR
 class Thresholds:
     within: Duration = 24 * HOUR
     """A complaint must get a response within this period."""
+    clock: str = "wall"
+    """"wall", or "business": `within` counts the business hours of the [calendar]."""
 
 
-class ComplaintUnanswered(Pattern):
+class ComplaintUnanswered(Pattern[Thresholds]):
     name = "complaint_unanswered"
     danger_point = None
     phases = "all"
@@ -46,5 +48,6 @@ class ComplaintUnanswered(Pattern):
         elif event.data["kind"] == "complaint" and step.may_trigger:
             case = step.state.cases[event.data["case_id"]] if step.state.cases else None
             if case is not None and case.opened_at == event.time and not case.silenced:
-                watch = step.arm(key, event.time + self.limits.within, event.time, event.id)
+                due = self.deadline_after(event.time, self.limits.within)
+                watch = step.arm(key, due, event.time, event.id)
                 watch.severity = case_severity(case.severity)

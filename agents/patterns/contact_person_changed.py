@@ -21,7 +21,7 @@ class Thresholds:
     """This many changes within the window make the notice critical."""
 
 
-class ContactPersonChanged(Pattern):
+class ContactPersonChanged(Pattern[Thresholds]):
     name = "contact_person_changed"
     danger_point = 5
     phases = "prospect, negotiating, new_customer"
@@ -37,8 +37,7 @@ class ContactPersonChanged(Pattern):
         previous, current = step.previous_rep, event.data["rep"]
         if previous is None or previous == current:
             return
-        memo = step.memo()
-        changes: list[int] = memo.setdefault(self.name, [])
+        changes: list[int] = self.recall(step.state) or self.remember(step.state, [])
         changes.append(event.time)
         changes[:] = [at for at in changes if event.time - at <= self.limits.window][-MAX_REMEMBERED_CHANGES:]
         if not step.may_trigger or step.phase(event.time) not in FRAGILE_PHASES:

@@ -15,7 +15,7 @@ class Thresholds:
     """A first quote at or above this share of the contract value is costly."""
 
 
-class CostlyChangeRequest(Pattern):
+class CostlyChangeRequest(Pattern[Thresholds]):
     name = "costly_change_request"
     danger_point = 13
     phases = "all"
@@ -29,10 +29,9 @@ class CostlyChangeRequest(Pattern):
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         state = step.state
-        memo = step.memo()
-        if memo.get(self.name):
+        if self.recall(state):
             return
-        memo[self.name] = True
+        self.remember(state, True)
         if not step.may_trigger:
             return
         contract_value = event.data.get("contract_value") or 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from agents.patterns.base import Pattern
+from agents.state import CustomerState
 from agents.step import Step
 from schemas.events import Touchpoint
 
@@ -21,7 +23,7 @@ class Thresholds:
     """A later score of at least this (and not such a drop) clears."""
 
 
-class DetractorFeedback(Pattern):
+class DetractorFeedback(Pattern[Thresholds]):
     name = "detractor_feedback"
     danger_point = None
     phases = "all"
@@ -33,11 +35,14 @@ class DetractorFeedback(Pattern):
     reacts_to = ("feedback.received",)
     Thresholds = Thresholds
 
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        score = self.recall(state)
+        return None if score is None else {"last_score": score}
+
     def on_event(self, step: Step, event: Touchpoint) -> None:
-        memo = step.memo()
         score = int(event.data["score"])
-        previous = memo.get(self.name)
-        memo[self.name] = score
+        previous = self.recall(step.state)
+        self.remember(step.state, score)
         dropped = previous is not None and previous - score >= self.limits.drop
         if score <= self.limits.detractor_max or dropped:
             if step.may_trigger:

@@ -27,7 +27,7 @@ class Thresholds:
     """The case update that fires while the case is open (the 7th)."""
 
 
-class EndlessCase(Pattern):
+class EndlessCase(Pattern[Thresholds]):
     name = "endless_case"
     danger_point = 11
     phases = "all"

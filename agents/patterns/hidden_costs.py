@@ -17,7 +17,7 @@ class Thresholds:
     """An invoice above the agreed amount by more than this share is a surprise."""
 
 
-class HiddenCosts(Pattern):
+class HiddenCosts(Pattern[Thresholds]):
     name = "hidden_costs"
     danger_point = 12
     phases = "all"
@@ -40,8 +40,7 @@ class HiddenCosts(Pattern):
             return
         invoice_id = data.get("invoice_id")
         if invoice_id is not None:
-            memo = step.memo()
-            noticed: list[str] = memo.setdefault(self.name, [])
+            noticed: list[str] = self.recall(step.state) or self.remember(step.state, [])
             if invoice_id in noticed:
                 return
             noticed.append(invoice_id)

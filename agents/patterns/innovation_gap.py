@@ -20,7 +20,7 @@ class Thresholds:
     """Customers who ordered at least this much in total make it critical."""
 
 
-class InnovationGap(Pattern):
+class InnovationGap(Pattern[Thresholds]):
     name = "innovation_gap"
     danger_point = 14
     phases = "new_customer, established"
@@ -31,6 +31,10 @@ class InnovationGap(Pattern):
     )
     reacts_to = ("order.placed", "innovation.offered")
     Thresholds = Thresholds
+
+    def after_held(self, step: Step, key: str, at: int) -> None:
+        """A snooze held the alert: the clock restarts from when it would have fired."""
+        step.rearm(key, at + self.limits.within, at, None)
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         state = step.state

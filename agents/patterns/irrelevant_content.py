@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from agents.patterns.base import Pattern
+from agents.state import CustomerState
 from agents.step import Step
 from schemas.events import Touchpoint
 
@@ -15,7 +17,7 @@ class Thresholds:
     """Consecutive marketing sends without any engagement that make content irrelevant."""
 
 
-class IrrelevantContent(Pattern):
+class IrrelevantContent(Pattern[Thresholds]):
     name = "irrelevant_content"
     danger_point = 3
     phases = "all"
@@ -27,15 +29,18 @@ class IrrelevantContent(Pattern):
     reacts_to = ("marketing.sent", "marketing.engaged")
     Thresholds = Thresholds
 
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        unengaged = self.recall(state)
+        return None if not unengaged else {"sends_without_engagement": unengaged}
+
     def on_event(self, step: Step, event: Touchpoint) -> None:
         state = step.state
-        memo = step.memo()
         if event.type == "marketing.engaged":
-            memo.pop(self.name, None)
+            self.forget(state)
             step.resolve(self, self.name, event.time, "engaged", event.id)
             return
-        unengaged = memo.get(self.name, 0) + 1
-        memo[self.name] = min(unengaged, self.limits.unengaged_sends)
+        unengaged = (self.recall(state) or 0) + 1
+        self.remember(state, min(unengaged, self.limits.unengaged_sends))
         if not step.may_trigger:
             return
         topic = event.data.get("topic")

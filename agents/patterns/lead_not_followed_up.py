@@ -17,9 +17,11 @@ FUNNEL_PHASES = ("prospect", "negotiating")
 class Thresholds:
     within: Duration = 48 * HOUR
     """How long a lead or an inbound prospect may wait for an outbound contact."""
+    clock: str = "wall"
+    """"wall", or "business": `within` counts the business hours of the [calendar]."""
 
 
-class LeadNotFollowedUp(Pattern):
+class LeadNotFollowedUp(Pattern[Thresholds]):
     name = "lead_not_followed_up"
     danger_point = 1
     phases = "prospect, negotiating"
@@ -39,7 +41,7 @@ class LeadNotFollowedUp(Pattern):
             return
         if event.type == "contact.made" and step.phase(event.time) not in FUNNEL_PHASES:
             return
-        due = event.time + self.limits.within
+        due = self.deadline_after(event.time, self.limits.within)
         if event.time <= step.state.last_outbound_at <= due:
             return
         watch = step.arm(self.name, due, event.time, event.id)

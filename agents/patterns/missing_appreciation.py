@@ -17,7 +17,7 @@ class Thresholds:
     """The longest a buying customer may go without an outbound contact."""
 
 
-class MissingAppreciation(Pattern):
+class MissingAppreciation(Pattern[Thresholds]):
     name = "missing_appreciation"
     danger_point = 10
     phases = "new_customer, established"
@@ -28,6 +28,10 @@ class MissingAppreciation(Pattern):
     )
     reacts_to = ("order.placed", "contact.made")
     Thresholds = Thresholds
+
+    def after_held(self, step: Step, key: str, at: int) -> None:
+        """A snooze held the alert: the clock restarts from when it would have fired."""
+        step.rearm(key, at + self.limits.within, at, None)
 
     def on_event(self, step: Step, event: Touchpoint) -> None:
         state = step.state

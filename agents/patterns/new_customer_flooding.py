@@ -18,7 +18,7 @@ class Thresholds:
     """Counted within [first order, first order + window]."""
 
 
-class NewCustomerFlooding(Pattern):
+class NewCustomerFlooding(Pattern[Thresholds]):
     name = "new_customer_flooding"
     danger_point = 9
     phases = "new_customer"
@@ -34,11 +34,10 @@ class NewCustomerFlooding(Pattern):
         first_order = state.first_order_at
         if not first_order or not first_order <= event.time <= first_order + self.limits.window:
             return
-        memo = step.memo()
-        sends = memo.get(self.name, 0) + 1
+        sends = (self.recall(state) or 0) + 1
         if sends > self.limits.sends:
             return
-        memo[self.name] = sends
+        self.remember(state, sends)
         if sends == self.limits.sends and step.may_trigger:
             evidence = {
                 "sends": sends,

@@ -9,7 +9,7 @@ from typing import Any
 
 from agents.lifecycle import is_communication
 from agents.patterns.base import Duration, Pattern
-from agents.state import Watch
+from agents.state import CustomerState, Watch
 from agents.step import Step
 from schemas.events import Touchpoint
 from schemas.timestamps import DAY, format_duration, format_instant
@@ -26,7 +26,7 @@ class Thresholds:
     """The rolling window (T - window, T]."""
 
 
-class OverCommunication(Pattern):
+class OverCommunication(Pattern[Thresholds]):
     name = "over_communication"
     danger_point = 4
     phases = "all"
@@ -41,8 +41,7 @@ class OverCommunication(Pattern):
     def on_event(self, step: Step, event: Touchpoint) -> None:
         if not is_communication(event):
             return
-        memo = step.memo()
-        sent: list[list[Any]] = memo.setdefault(self.name, [])
+        sent: list[list[Any]] = self.recall(step.state) or self.remember(step.state, [])
         bisect.insort(sent, [event.time, event.id])
         del sent[: -2 * (self.limits.max_communications + 1)]
         watch = step.watch(self.name)
@@ -58,6 +57,16 @@ class OverCommunication(Pattern):
         cleared_at = watch.due
         watch.due = 0
         step.resolve(self, key, cleared_at, "window_cleared", None)
+
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        sent = self.recall(state)
+        if not sent:
+            return None
+        return {
+            "communications_in_window": self._count(sent, at),
+            "window": format_duration(self.limits.window),
+            "most_allowed": self.limits.max_communications,
+        }
 
     def _fire(self, step: Step, sent: list[list[Any]], at: int, event_id: str) -> None:
         count = self._count(sent, at)

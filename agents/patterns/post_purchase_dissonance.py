@@ -19,9 +19,11 @@ class Thresholds:
     """Orders of at least this amount are big purchases."""
     within: Duration = 72 * HOUR
     """A big purchase must be followed by an outbound contact within this period."""
+    clock: str = "wall"
+    """"wall", or "business": `within` counts the business hours of the [calendar]."""
 
 
-class PostPurchaseDissonance(Pattern):
+class PostPurchaseDissonance(Pattern[Thresholds]):
     name = "post_purchase_dissonance"
     danger_point = 8
     phases = "new_customer, established"
@@ -39,7 +41,7 @@ class PostPurchaseDissonance(Pattern):
         elif event.type == "order.placed" and step.may_trigger:
             if event.data["amount"] < self.limits.min_amount:
                 return
-            due = event.time + self.limits.within
+            due = self.deadline_after(event.time, self.limits.within)
             if not event.time <= step.state.last_outbound_at <= due:
                 watch = step.arm(self.name, due, event.time, event.id)
                 if watch.due and event.time < watch.since:

@@ -17,7 +17,7 @@ class Thresholds:
     """A first order must be followed by an outbound contact within this period."""
 
 
-class PostSaleAbandonment(Pattern):
+class PostSaleAbandonment(Pattern[Thresholds]):
     name = "post_sale_abandonment"
     danger_point = 7
     phases = "new_customer"

@@ -9,10 +9,10 @@ from typing import Any
 
 from agents.lifecycle import is_activity
 from agents.patterns.base import Duration, Pattern
-from agents.state import Watch
+from agents.state import CustomerState, Watch
 from agents.step import DEFERRED, Step
 from schemas.events import Touchpoint
-from schemas.timestamps import DAY, format_duration
+from schemas.timestamps import DAY, format_duration, format_instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ def median(values: list[int]) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
-class SilentLaneChange(Pattern):
+class SilentLaneChange(Pattern[Thresholds]):
     name = "silent_lane_change"
     danger_point = None
     phases = "all"
@@ -49,23 +49,31 @@ class SilentLaneChange(Pattern):
     def on_event(self, step: Step, event: Touchpoint) -> None:
         if not is_activity(event):
             return
-        memo = step.memo()
-        count, times = memo.get(self.name) or (0, [])
+        count, times = self.recall(step.state) or (0, [])
         bisect.insort(times, event.time)
         del times[: -(self.limits.gaps + 1)]
         count = min(count + 1, self.limits.min_activities)
-        memo[self.name] = [count, times]
+        self.remember(step.state, [count, times])
         outcome = step.answer(self, self.name, event.time, "activity", event.id)
         if outcome != DEFERRED and step.may_trigger:
             self._arm(step, times, event.id)
 
     def _arm(self, step: Step, times: list[int], trigger: str | None) -> None:
-        memo = step.state.memo or {}
-        count = memo[self.name][0]
+        count = self.recall(step.state)[0]
         if count < self.limits.min_activities:
             return
         silence = self.silence(times)
         step.rearm(self.name, times[-1] + silence, times[-1], trigger)
+
+    def facts(self, state: CustomerState, at: int) -> dict[str, Any] | None:
+        remembered = self.recall(state)
+        if not remembered:
+            return None
+        count, times = remembered
+        facts: dict[str, Any] = {"last_activity": format_instant(times[-1])}
+        if count >= self.limits.min_activities:
+            facts["silence_that_fires"] = format_duration(self.silence(times))
+        return facts
 
     def silence(self, times: list[int]) -> int:
         gaps = [later - earlier for earlier, later in pairwise(times)]

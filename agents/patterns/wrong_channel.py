@@ -19,7 +19,7 @@ class Thresholds:
     """At most one notice per channel within this period."""
 
 
-class WrongChannel(Pattern):
+class WrongChannel(Pattern[Thresholds]):
     name = "wrong_channel"
     danger_point = 2
     phases = "all"
@@ -42,8 +42,7 @@ class WrongChannel(Pattern):
             severity, rule = "warning", "not_preferred"
         else:
             return
-        memo = step.memo()
-        last_notices: dict[str, int] = memo.setdefault(self.name, {})
+        last_notices: dict[str, int] = self.recall(state) or self.remember(state, {})
         last = last_notices.get(channel)
         if last is not None and event.time - last < self.limits.quiet_period:
             return

@@ -9,7 +9,8 @@ agreement test runs both the JSON Schema (schemas/touchpoint.schema.json) and
 Only defects a single JSON value can show are here: the 64 KiB limit
 (`too_large`), undecodable bytes (`invalid_json`) and the wall-clock check
 (`time_in_future`) are properties of the message or the processor, not of the
-value, and the schema cannot express them.
+value, and the schema cannot express them. Nor can it count levels: the
+nesting limit (`too_deep`) is tested in test_contract_limits.py.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ REASON_CODES = (
     "invalid_json",
     "not_an_object",
     "too_large",
+    "too_deep",
     "missing_attribute",
     "invalid_attribute",
     "unknown_type",
     "missing_field",
     "invalid_field",
     "time_in_future",
+    "internal_error",
 )
 
 TYPES = (
@@ -51,6 +54,9 @@ TYPES = (
     "feedback.received",
     "contract.cancelled",
     "customer.erased",
+    "alert.snoozed",
+    "alert.unsnoozed",
+    "customer.segmented",
 )
 
 # Required data fields per type: the bold ones in events.md's table.
@@ -74,6 +80,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "feedback.received": ("score",),
     "contract.cancelled": (),
     "customer.erased": (),
+    "alert.snoozed": ("pattern", "until"),
+    "alert.unsnoozed": ("pattern",),
+    "customer.segmented": ("segment",),
 }
 
 # The smallest valid data per type: exactly the required fields.
@@ -97,6 +106,9 @@ MINIMAL_DATA: dict[str, dict[str, Any]] = {
     "feedback.received": {"score": 9},
     "contract.cancelled": {},
     "customer.erased": {},
+    "alert.snoozed": {"pattern": "*", "until": "2026-03-08T09:30:00Z"},
+    "alert.unsnoozed": {"pattern": "*"},
+    "customer.segmented": {"segment": "key_account"},
 }
 
 # Every documented field per type, plus unknown extra fields (which must be kept).
@@ -144,6 +156,14 @@ FULL_DATA: dict[str, dict[str, Any]] = {
     "feedback.received": {"score": 3, "comment": "slow answers"},
     "contract.cancelled": {"reason": "moved"},
     "customer.erased": {},
+    "alert.snoozed": {
+        "pattern": "wrong_channel",
+        "until": "2026-03-02T09:30:00+01:00",
+        "by": "agent-4",
+        "reason": "on holiday",
+    },
+    "alert.unsnoozed": {"pattern": "wrong_channel", "by": "agent-4"},
+    "customer.segmented": {"segment": "key-Account_2"},
 }
 
 
@@ -369,6 +389,27 @@ def _valid() -> list[Sample]:
             data_with("invoice.issued", fees=[{"name": "x", "amount": 1, "disclosed": True, "code": "F1"}]),
             None,
             "unknown fields are kept",
+        ),
+        Sample(
+            "valid/segment-null",
+            data_with("customer.segmented", segment=None),
+            None,
+            "actions.md: a null segment means none",
+        ),
+        Sample(
+            "valid/segment-64-chars", data_with("customer.segmented", segment="s" * 64), None, "1-64 chars"
+        ),
+        Sample(
+            "valid/snooze-until-its-own-time",
+            data_with("alert.snoozed", until="2026-03-01T09:30:00Z"),
+            None,
+            "actions.md: an until equal to the event's time is valid and holds nothing",
+        ),
+        Sample(
+            "valid/snooze-a-pattern",
+            data_with("alert.snoozed", pattern="endless_case"),
+            None,
+            "a pattern of the catalog",
         ),
     ]
     return samples
@@ -652,6 +693,14 @@ def _invalid() -> list[Sample]:
         field("reason-number", "contract.cancelled", "reason is a string", reason=1),
         field("reason-empty", "deal.lost", "reason: non-empty string", reason=""),
         field("offer-id-number", "offer.sent", "offer_id is a string", offer_id=17),
+        field("snooze-unknown-pattern", "alert.snoozed", "a catalog pattern or *", pattern="any"),
+        field("unsnooze-unknown-pattern", "alert.unsnoozed", "a catalog pattern or *", pattern="all"),
+        field("snooze-until-not-a-time", "alert.snoozed", "until is RFC 3339", until="tomorrow"),
+        field("snooze-until-no-zone", "alert.snoozed", "until has a zone", until="2026-03-02T09:30:00"),
+        field("segment-with-space", "customer.segmented", "letters, digits, _ or -", segment="key account"),
+        field("segment-empty", "customer.segmented", "1-64 chars", segment=""),
+        field("segment-65-chars", "customer.segmented", "1-64 chars", segment="s" * 65),
+        field("segment-number", "customer.segmented", "segment is a string or null", segment=7),
     ]
     return samples
 

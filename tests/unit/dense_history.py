@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from schemas.events import Touchpoint
-from schemas.timestamps import DAY, HOUR, MINUTE, SECOND
+from schemas.timestamps import DAY, HOUR, MINUTE, SECOND, format_instant
 
 T = TypeVar("T")
 Choose = Callable[[Sequence[T]], T]
@@ -55,8 +55,17 @@ REPS = ("R-1", "R-2", "R-3")
 CASES = ("K-1", "K-2")
 
 
-def _event(choose: Choose[Any]) -> tuple[str, dict[str, Any]]:
-    kind: str = choose(KINDS)
+def _event(choose: Choose[Any], now: int, kinds: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    kind: str = choose(kinds)
+    if kind == "alert.snoozed":
+        until = now + choose((0, HOUR, 2 * DAY, 10 * DAY, 100 * DAY))
+        return kind, {"pattern": choose(SNOOZED), "until": format_instant(until)}
+    if kind == "alert.unsnoozed":
+        return kind, {"pattern": choose(SNOOZED)}
+    if kind == "customer.segmented":
+        return kind, {"segment": choose(("key_account", "smb", None))}
+    if kind == "marketing.transactional":
+        return "marketing.sent", {"channel": choose(("email", "sms")), "kind": "transactional"}
     if kind == "lead.created":
         return kind, {"owner": choose(REPS)}
     if kind in ("contact.made", "contact.outbound"):
@@ -146,16 +155,31 @@ KINDS = (
     "contract.cancelled",
 )
 """Event kinds, the frequent ones listed more than once; `contact.outbound` is an outbound contact."""
+ACTION_KINDS = (
+    *KINDS,
+    "alert.snoozed",
+    "alert.unsnoozed",
+    "customer.segmented",
+    "customer.segmented",
+    "marketing.transactional",
+    "marketing.transactional",
+)
+"""With the commands and the transactional sends of shared/spec/actions.md."""
+SNOOZED = ("*", "lead_not_followed_up", "over_communication", "missing_appreciation", "wrong_channel")
 
 
-def dense_history(choose: Choose[Any], customers: int, events_per_customer: int) -> list[Touchpoint]:
-    """`customers` customers' events merged in event-time order (each customer's own order kept)."""
+def dense_history(
+    choose: Choose[Any], customers: int, events_per_customer: int, *, actions: bool = False
+) -> list[Touchpoint]:
+    """`customers` customers' events merged in event-time order (each customer's own order kept);
+    with `actions`, snoozes, segments and transactional sends among them."""
+    kinds = ACTION_KINDS if actions else KINDS
     rows: list[tuple[int, int, str, dict[str, Any]]] = []
     for number in range(customers):
         now = START + choose(STARTS)
         for _ in range(events_per_customer):
             now += choose(GAPS)
-            kind, data = _event(choose)
+            kind, data = _event(choose, now, kinds)
             rows.append((now, number, kind, data))
     rows.sort(key=lambda row: (row[0], row[1]))
     return [

@@ -213,6 +213,29 @@ class History:
     def erased(self, **kw: Any) -> str:
         return self.event("customer.erased", {}, **kw)
 
+    # -- the commands of actions.md ----------------------------------------
+    def snoozed(self, pattern: str, until: str, by: str | None = "agent-1", **kw: Any) -> str:
+        return self.event("alert.snoozed", {"pattern": pattern, "until": self.t(until), "by": by}, **kw)
+
+    def unsnoozed(self, pattern: str, **kw: Any) -> str:
+        return self.event("alert.unsnoozed", {"pattern": pattern}, **kw)
+
+    def segmented(self, segment: str | None, **kw: Any) -> str:
+        self._count += 1
+        event_id = kw.get("id") or f"e{self._count}"
+        self.raw(
+            {
+                "specversion": "1.0",
+                "id": event_id,
+                "source": kw.get("source") or self.source,
+                "type": "customer.segmented",
+                "subject": self.subject,
+                "time": render(self.now),
+                "data": {"segment": segment},
+            }
+        )
+        return event_id
+
 
 # -- running and reading --------------------------------------------------
 @dataclass

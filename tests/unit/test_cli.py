@@ -47,6 +47,15 @@ def test_replay_prints_only_alerts_and_reports_rejected_lines_on_stderr(tmp_path
     assert b"1 duplicate events ignored" in done.stderr
 
 
+def test_replay_rejects_a_batch_element_nested_300_deep_and_goes_on() -> None:
+    deep = b"[" * 300 + b"]" * 300
+    line = b"[" + deep + b"," + LEAD + b"]\n"
+    done = sentinel("replay", "--until", "2026-03-05T00:00:00Z", "-", stdin=line)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(b"line 1, batch element 0: rejected (too_deep): ")
+    assert codec.loads(done.stdout)["data"]["pattern"] == "lead_not_followed_up"
+
+
 def test_replay_reads_stdin_and_until_runs_the_clock_on() -> None:
     without = sentinel("replay", "-", stdin=LEAD + b"\n")
     assert without.stdout == b""
@@ -86,10 +95,10 @@ def test_config_switches_a_pattern_off_in_replay(tmp_path: Path) -> None:
 
 def test_patterns_lists_the_catalog() -> None:
     done = sentinel("patterns", "--json")
-    rows = [codec.loads(line) for line in done.stdout.splitlines()]
+    rows = codec.loads(done.stdout)["patterns"]
     assert len(rows) == 18
     assert rows[0]["pattern"] == "lead_not_followed_up"
-    assert rows[0]["thresholds"] == {"within": "2d"}
+    assert rows[0]["thresholds"] == {"within": "2d", "clock": "wall"}
     assert all(row["summary"] and row["recommendation"] for row in rows)
 
 
@@ -124,7 +133,8 @@ def test_a_misspelled_variable_stops_the_start_naming_the_closest_setting() -> N
 @pytest.mark.parametrize("command", [["worker"], ["produce", "-"], ["tail"]])
 def test_an_unreachable_broker_is_one_line_and_exit_code_3(command: list[str]) -> None:
     port = free_port()
-    done = run_with({"SENTINEL_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}"}, *command, stdin=b"")
+    environment = {"SENTINEL_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}", "SENTINEL_BROKER_WAIT": "0s"}
+    done = run_with(environment, *command, stdin=b"")
     assert done.returncode == 3
     assert done.stderr.decode().splitlines() == [
         f"sentinel {command[0]}: broker unreachable: 127.0.0.1:{port} refused the connection"

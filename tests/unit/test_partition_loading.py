@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agents.config import Config
-from agents.detect import PartitionDetectors
+from agents.detect import Detection
 from agents.engine import Engine
 from schemas.batches import partition_for
 from schemas.timestamps import parse_instant
@@ -52,21 +52,20 @@ def states_at_rest() -> dict[str, bytes]:
     return dict(engine.stored)
 
 
-def detectors_over(store: dict[bytes, bytes]) -> PartitionDetectors:
-    return PartitionDetectors(
+def detectors_over(store: dict[bytes, bytes]) -> Detection:
+    return Detection(
         config=Config.default(),
         customers=LocalTable(store),
         watermarks=LocalTable(),
         partitions=PARTITIONS,
-        idle_after_ms=60_000,
-        idle_advance=False,
+        owned=lambda: set(range(PARTITIONS)),
     )
 
 
 def test_loading_every_partition_reads_the_store_once(states_at_rest: dict[str, bytes]) -> None:
     store = CountingStore({subject.encode(): encoded for subject, encoded in states_at_rest.items()})
     detectors = detectors_over(store)
-    engines = {partition: detectors.engine_for(partition) for partition in range(PARTITIONS)}
+    engines = {partition: detectors.runtime_for(partition).engine for partition in range(PARTITIONS)}
     assert store.passes == 1
 
     for partition, engine in engines.items():
@@ -80,12 +79,21 @@ def test_loading_every_partition_reads_the_store_once(states_at_rest: dict[str, 
 def test_a_rebalance_makes_the_next_load_read_the_store_again(states_at_rest: dict[str, bytes]) -> None:
     store = CountingStore({subject.encode(): encoded for subject, encoded in states_at_rest.items()})
     detectors = detectors_over(store)
-    detectors.engine_for(0)
+    detectors.runtime_for(0)
     subject = next(s for s in states_at_rest if partition_for(s, PARTITIONS) == 1)
     del store[subject.encode()]  # partition 1 changed hands and back while revoked
 
     detectors.forget({0, 1})
-    detectors.engine_for(1)
+    detectors.runtime_for(1)
     assert store.passes == 2
     left = sum(1 for s in states_at_rest if partition_for(s, PARTITIONS) == 1) - 1
-    assert len(detectors.engines[1]) == left
+    assert len(detectors.runtimes[1].engine) == left
+
+
+def test_standby_copies_in_the_store_are_not_loaded_as_owned(states_at_rest: dict[str, bytes]) -> None:
+    store = CountingStore({subject.encode(): encoded for subject, encoded in states_at_rest.items()})
+    detectors = detectors_over(store)
+    detectors.owned = lambda: {0}
+    detectors.runtime_for(0)
+    assert detectors.at_rest is not None
+    assert set(detectors.at_rest) == set()

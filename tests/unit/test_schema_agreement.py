@@ -11,20 +11,25 @@ from __future__ import annotations
 
 import copy
 import functools
-import importlib.util
 import json
-import re
+import math
+import os
+import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from referencing import Registry, Resource
 
 from agents.replay import replay
 from schemas import events
 from schemas.errors import InvalidEvent
+from streams.settings import SASL_MECHANISMS, SECURITY_PROTOCOLS
 from tests.unit.contract_samples import (
     ALL_SAMPLES,
     EXTRA_FIELDS,
@@ -194,14 +199,55 @@ def test_unknown_data_fields_are_kept() -> None:
 
 def test_processor_only_checks_are_outside_the_schema() -> None:
     """time_in_future needs a clock: the schema accepts, a live parse refuses."""
-    now_ms = events.parse_event(envelope()).time
-    day_ahead = envelope(time="2026-03-02T09:30:00Z")
-    too_far = envelope(time="2026-03-02T09:30:00.001Z")
-    assert TOUCHPOINT.is_valid(day_ahead) and TOUCHPOINT.is_valid(too_far)
-    events.parse_event(day_ahead, now_ms=now_ms)
+    not_after_ms = events.parse_event(envelope()).time + events.FUTURE_TOLERANCE_MS
+    hour_ahead = envelope(time="2026-03-01T10:30:00Z")
+    too_far = envelope(time="2026-03-01T10:30:00.001Z")
+    assert TOUCHPOINT.is_valid(hour_ahead) and TOUCHPOINT.is_valid(too_far)
+    events.parse_event(hour_ahead, not_after_ms=not_after_ms)
     with pytest.raises(InvalidEvent) as raised:
-        events.parse_event(too_far, now_ms=now_ms)
+        events.parse_event(too_far, not_after_ms=not_after_ms)
     assert raised.value.reason == "time_in_future"
+
+
+def test_nesting_depth_is_a_processor_check() -> None:
+    """The schema cannot count levels: it accepts what parse_event refuses as too_deep."""
+    data: Any = "leaf"
+    for _ in range(events.MAX_DEPTH - 1):
+        data = {"x": data}
+    at_limit = envelope("lead.created", data)
+    over = envelope("lead.created", {"x": data})
+    assert TOUCHPOINT.is_valid(at_limit) and TOUCHPOINT.is_valid(over)
+    events.parse_event(at_limit)
+    with pytest.raises(InvalidEvent) as raised:
+        events.parse_event(over)
+    assert raised.value.reason == "too_deep"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data"),
+    [
+        ("order.placed", {"amount": math.inf}),
+        ("offer.sent", {"amount": math.inf}),
+        ("invoice.issued", {"amount": 10, "agreed_amount": math.inf}),
+        ("invoice.issued", {"amount": 10, "fees": [{"name": "x", "amount": math.inf, "disclosed": True}]}),
+        ("change_request.quoted", {"amount": 10, "contract_value": math.inf}),
+    ],
+    ids=["amount", "offer", "agreed-amount", "fee", "contract-value"],
+)
+def test_an_infinite_amount_is_invalid(event_type: str, data: dict[str, Any]) -> None:
+    """JSON text cannot say infinity, but a lenient reader makes it of 1e400 (Python's json does):
+    the schema's maximum and parse_event both refuse it."""
+    event = envelope(event_type, data)
+    assert not TOUCHPOINT.is_valid(event)
+    with pytest.raises(InvalidEvent) as raised:
+        events.parse_event(event)
+    assert raised.value.reason == "invalid_field"
+
+
+def test_a_nan_amount_is_invalid() -> None:
+    with pytest.raises(InvalidEvent) as raised:
+        events.parse_event(envelope("order.placed", {"amount": math.nan}))
+    assert raised.value.reason == "invalid_field"
 
 
 # --- batches -------------------------------------------------------------------------------
@@ -223,6 +269,12 @@ def test_batch_schema_accepts_valid_touchpoints_and_decode_message_keeps_them() 
 def test_batch_schema_rejects_an_empty_batch_and_a_non_array() -> None:
     assert not BATCH.is_valid([])
     assert not BATCH.is_valid(envelope())
+
+
+def test_batch_schema_has_the_element_limit_of_decode_message() -> None:
+    assert BATCH_SCHEMA["maxItems"] == events.MAX_BATCH_EVENTS
+    assert BATCH.is_valid([envelope()] * events.MAX_BATCH_EVENTS)
+    assert not BATCH.is_valid([envelope()] * (events.MAX_BATCH_EVENTS + 1))
 
 
 def test_batch_rejects_only_the_bad_elements_with_their_index() -> None:
@@ -299,6 +351,8 @@ def alert(data: dict[str, Any] | None = None, **attributes: Any) -> dict[str, An
             "evidence": {"first_order_at": "2026-03-01T09:30:00Z", "deadline": "2026-03-15T09:30:00Z"},
             "trigger_event_ids": ["evt-000123"],
             "resolution": None,
+            "segment": None,
+            "holdout": False,
         },
     }
     event["data"].update(data or {})
@@ -335,6 +389,7 @@ def _valid_alerts() -> list[tuple[str, dict[str, Any]]]:
                 samples.append((f"resolved/{pattern}/{severity}", resolved(data)))
     samples += [(f"resolution/{name}", resolved({"resolution": name})) for name in RESOLUTIONS]
     samples += [(f"phase/{name}", resolved({"phase": name})) for name in PHASES]
+    samples += [("segment-named", alert({"segment": "key_account"})), ("held-out", alert({"holdout": True}))]
     return samples
 
 
@@ -387,6 +442,8 @@ def _invalid_alerts() -> list[tuple[str, dict[str, Any]]]:
         ("trigger-id-number", alert({"trigger_event_ids": [123]})),
         ("alert-id-empty", alert({"alert_id": ""})),
         ("data-extra-field", alert({"deadline": "2026-03-15T09:30:00Z"})),
+        ("segment-with-space", alert({"segment": "key account"})),
+        ("holdout-string", alert({"holdout": "false"})),
     ]
     for name in ("specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"):
         samples.append((f"missing/{name}", {k: v for k, v in alert().items() if k != name}))
@@ -486,155 +543,10 @@ def test_replayed_alerts_match_the_alert_schema() -> None:
 # --- AsyncAPI ------------------------------------------------------------------------------
 
 ASYNCAPI_PATH = SCHEMA_DIR / "asyncapi.yaml"
-_PLAIN_INT = re.compile(r"-?[0-9]+")
-_PLAIN_FLOAT = re.compile(r"-?[0-9]+\.[0-9]*")
-
-
-class _YamlSubset:
-    """A reader for the plain YAML subset asyncapi.yaml is written in (no PyYAML needed).
-
-    Block mappings and sequences, plain and quoted scalars, `|` and `>` block
-    scalars, full-line comments. Anything outside the subset raises ValueError, so
-    the document stays readable by any YAML parser in the same way.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.pos = 0
-
-    def load(self) -> Any:
-        value = self._block()
-        if self._peek() is not None:
-            raise ValueError(f"line {self.pos + 1}: unexpected content")
-        return value
-
-    def _peek(self) -> tuple[int, str] | None:
-        while self.pos < len(self.lines):
-            line = self.lines[self.pos]
-            content = line.lstrip(" ")
-            if content and not content.startswith("#"):
-                if "\t" in line:
-                    raise ValueError(f"line {self.pos + 1}: tab")
-                return len(line) - len(content), content.rstrip()
-            self.pos += 1
-        return None
-
-    def _block(self) -> Any:
-        peeked = self._peek()
-        if peeked is None:
-            raise ValueError("empty block")
-        indent, content = peeked
-        if content == "-" or content.startswith("- "):
-            return self._sequence(indent)
-        return self._mapping(indent)
-
-    def _sequence(self, indent: int) -> list[Any]:
-        items: list[Any] = []
-        while (peeked := self._peek()) is not None and peeked[0] == indent:
-            content = peeked[1]
-            if not content.startswith("- "):
-                raise ValueError(f"line {self.pos + 1}: expected a sequence item")
-            rest = content[2:].lstrip()
-            if self._split_key(rest) is not None:
-                # "- key: value" opens a mapping indented past the dash.
-                line = self.lines[self.pos]
-                self.lines[self.pos] = line[:indent] + "  " + line[indent + 2 :]
-                items.append(self._mapping(indent + 2))
-            else:
-                self.pos += 1
-                items.append(self._scalar(rest))
-        if peeked is not None and peeked[0] > indent:
-            raise ValueError(f"line {self.pos + 1}: bad indentation")
-        return items
-
-    def _mapping(self, indent: int) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        while (peeked := self._peek()) is not None and peeked[0] == indent:
-            split = self._split_key(peeked[1])
-            if split is None:
-                raise ValueError(f"line {self.pos + 1}: expected 'key: value'")
-            key, rest = split
-            if key in result:
-                raise ValueError(f"line {self.pos + 1}: duplicate key {key!r}")
-            self.pos += 1
-            if rest in ("|", ">"):
-                result[key] = self._block_scalar(indent, folded=rest == ">")
-            elif rest:
-                result[key] = self._scalar(rest)
-            else:
-                child = self._peek()
-                result[key] = self._block() if child is not None and child[0] > indent else None
-        if peeked is not None and peeked[0] > indent:
-            raise ValueError(f"line {self.pos + 1}: bad indentation")
-        return result
-
-    @staticmethod
-    def _split_key(content: str) -> tuple[str, str] | None:
-        if content[:1] in ("'", '"'):
-            return None
-        key, colon, rest = content.partition(": ")
-        if not colon:
-            if not content.endswith(":"):
-                return None
-            key, rest = content[:-1], ""
-        if not key or key != key.strip():
-            raise ValueError(f"bad key in {content!r}")
-        return key, rest.strip()
-
-    def _block_scalar(self, indent: int, *, folded: bool) -> str:
-        lines: list[str] = []
-        block_indent = None
-        while self.pos < len(self.lines):
-            line = self.lines[self.pos]
-            if line.strip():
-                current = len(line) - len(line.lstrip(" "))
-                if current <= indent:
-                    break
-                block_indent = current if block_indent is None else block_indent
-                if current != block_indent:
-                    raise ValueError(f"line {self.pos + 1}: uneven block scalar")
-                lines.append(line[block_indent:])
-            else:
-                lines.append("")
-            self.pos += 1
-        while lines and lines[-1] == "":
-            lines.pop()
-        if not folded:
-            return "\n".join(lines) + "\n"
-        text = ""
-        for line in lines:
-            if line == "":
-                text += "\n"
-            elif text and not text.endswith("\n"):
-                text += " " + line
-            else:
-                text += line
-        return text + "\n"
-
-    def _scalar(self, text: str) -> Any:
-        if text.startswith("'"):
-            if len(text) < 2 or not text.endswith("'"):
-                raise ValueError(f"line {self.pos}: unterminated quote")
-            return text[1:-1].replace("''", "'")
-        if text.startswith('"'):
-            return json.loads(text)
-        if " #" in text:
-            text = text.split(" #", 1)[0].rstrip()
-        if text[:1] in set("[]{}&*!|>%@`,?:-#") or ": " in text:
-            raise ValueError(f"line {self.pos}: outside the YAML subset: {text!r}")
-        if text in ("null", "~"):
-            return None
-        if text in ("true", "false"):
-            return text == "true"
-        if _PLAIN_INT.fullmatch(text):
-            return int(text)
-        if _PLAIN_FLOAT.fullmatch(text):
-            return float(text)
-        return text
 
 
 def _asyncapi() -> dict[str, Any]:
-    document: dict[str, Any] = _YamlSubset(ASYNCAPI_PATH.read_text(encoding="utf-8")).load()
+    document: dict[str, Any] = yaml.safe_load(ASYNCAPI_PATH.read_text(encoding="utf-8"))
     return document
 
 
@@ -655,23 +567,44 @@ def _refs(node: Any) -> list[str]:
     return []
 
 
-def test_yaml_subset_reader_handles_what_the_document_uses() -> None:
-    text = "a:\n  b: 'x: #y'\n  c:\n    - 1\n    - k: v\n      n: null\n  d: >\n    one\n    two\n"
-    assert _YamlSubset(text).load() == {
-        "a": {"b": "x: #y", "c": [1, {"k": "v", "n": None}], "d": "one two\n"}
-    }
-    with pytest.raises(ValueError, match="outside the YAML subset"):
-        _YamlSubset("a: [1, 2]\n").load()
+def test_asyncapi_cli_validates_the_document(tmp_path: Path) -> None:
+    """The AsyncAPI CLI's own parser and rules (spec 3.0 schema, refs resolved); warnings fail too."""
+    asyncapi = shutil.which("asyncapi")
+    assert asyncapi is not None, "asyncapi missing: `make tools` installs the AsyncAPI CLI with npm"
+    opted_out = tmp_path / "asyncapi-analytics.json"
+    opted_out.write_text('{"analyticsEnabled": "false", "infoMessageShown": "true"}', encoding="utf-8")
+    checked = subprocess.run(
+        [asyncapi, "validate", "--fail-severity", "warn", str(ASYNCAPI_PATH)],
+        env={**os.environ, "ASYNCAPI_METRICS_CONFIG_PATH": str(opted_out), "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "is valid" in checked.stdout, checked.stdout
 
 
-def test_asyncapi_parses_and_agrees_with_pyyaml_when_installed() -> None:
+def test_asyncapi_parses_as_json_data() -> None:
+    """AsyncAPI tools read the document as JSON; a YAML date or a number-looking version would differ."""
     document = _asyncapi()
     assert document["asyncapi"] == "3.0.0"
-    assert document["info"]["title"] and document["info"]["version"]
-    if importlib.util.find_spec("yaml") is not None:
-        import yaml
+    assert document["info"]["title"]
+    assert document["info"]["version"] == metadata.version("touchpoint-sentinel")
+    assert json.loads(json.dumps(document)) == document
 
-        assert yaml.safe_load(ASYNCAPI_PATH.read_text(encoding="utf-8")) == document
+
+def test_asyncapi_servers_describe_every_sasl_mechanism_over_tls() -> None:
+    document = _asyncapi()
+    schemes = document["components"]["securitySchemes"]
+    secure = document["servers"]["kafka-secure"]
+    assert secure["protocol"] == "kafka-secure"
+    offered = [_pointer(document, ref["$ref"].lstrip("#"))["type"] for ref in secure["security"]]
+    mechanisms = {"plain": "PLAIN", "scramSha256": "SCRAM-SHA-256", "scramSha512": "SCRAM-SHA-512"}
+    assert sorted(mechanisms[kind] for kind in offered) == sorted(SASL_MECHANISMS)
+    assert {scheme["type"] for scheme in schemes.values()} == set(mechanisms)
+    assert "security" not in document["servers"]["kafka"], "the plaintext server is the unauthenticated one"
+    assert "SASL_SSL" in secure["description"] and "SASL_SSL" in SECURITY_PROTOCOLS
 
 
 def test_asyncapi_references_resolve() -> None:
@@ -731,8 +664,13 @@ def test_asyncapi_dead_letter_headers() -> None:
         "sentinel-source-partition",
         "sentinel-source-offset",
         "sentinel-batch-index",
+        "sentinel-error",
+        "sentinel-truncated",
+        "sentinel-original-size",
+        "sentinel-original-key-size",
     }
     assert "sentinel-batch-index" not in headers["required"], "only for batch elements"
+    assert "sentinel-truncated" not in headers["required"], "only for records cut to fit"
     assert headers["properties"]["sentinel-reason"]["enum"] == list(REASON_CODES)
 
 

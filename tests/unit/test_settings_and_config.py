@@ -8,7 +8,7 @@ import pytest
 
 from agents.config import Config, load_config
 from schemas.errors import ConfigError
-from schemas.timestamps import HOUR, SECOND
+from schemas.timestamps import HOUR, MINUTE, SECOND
 from streams.kafka import ssl_context
 from streams.settings import Settings
 from streams.worker import worker_environment
@@ -30,6 +30,12 @@ def test_worker_environment_round_trips_every_setting() -> None:
     settings = Settings(partitions=6, idle_advance=False, rebalance_timeout=3 * SECOND, sasl_username="svc")
     env = {key: value for key, value in worker_environment(settings, base={}).items()}
     assert Settings.load(env=env) == settings
+
+
+def test_future_tolerance_is_a_duration_of_one_hour_by_default() -> None:
+    """Four events at now + 20 h once moved a watermark 20 h on and fired 632 deadlines early."""
+    assert Settings().future_tolerance == HOUR
+    assert Settings.load(env={"SENTINEL_FUTURE_TOLERANCE": "20m"}).future_tolerance == 20 * MINUTE
 
 
 @pytest.mark.parametrize(
@@ -106,7 +112,11 @@ def test_missing_thresholds_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_defaults_match_the_catalog() -> None:
     spelled = Config.default().as_toml_ready()
     assert spelled["engine"] == {"lateness": "5m", "new_customer_period": "90d"}
-    assert spelled["patterns"]["post_purchase_dissonance"] == {"min_amount": 10_000, "within": "3d"}
+    assert spelled["patterns"]["post_purchase_dissonance"] == {
+        "min_amount": 10_000,
+        "within": "3d",
+        "clock": "wall",
+    }
     assert len(spelled["patterns"]) == 18
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from agents.config import Config
 from agents.engine import Engine
-from agents.state import ENCODING_VERSION, RECENT_EVENT_IDS, Case, CustomerState, Watch, next_due_of
+from agents.state import ENCODING_VERSION, RECENT_EVENT_IDS, Case, CustomerState, Origin, Watch, next_due_of
 from schemas.timestamps import parse_instant
 from streams.traffic import lifecycle_history
 
@@ -51,13 +51,16 @@ def test_unsettled_events_and_their_checkpoint_decode_to_themselves(
         assert next_due_of(encoded) == state.next_due() <= state.unsettled.deadline  # type: ignore[union-attr]
 
 
-def test_the_header_holds_the_deadline_then_the_event_ids_as_eight_bytes_each(
+def test_the_header_holds_the_deadline_the_origin_then_the_event_ids_as_eight_bytes_each(
     states: list[CustomerState],
 ) -> None:
     full = next(s for s in states if len(s.recent_ids or ()) == RECENT_EVENT_IDS and s.watches)
+    full.origin = Origin(3, 1234)
     encoded = full.encode()
-    assert struct.unpack_from("<BqB", encoded) == (ENCODING_VERSION, full.next_due(), RECENT_EVENT_IDS)
-    assert list(struct.unpack_from(f"<{RECENT_EVENT_IDS}Q", encoded, 10)) == full.recent_ids
+    header = (ENCODING_VERSION, full.next_due(), 3, 1234, RECENT_EVENT_IDS)
+    assert struct.unpack_from("<BqiqB", encoded) == header
+    assert list(struct.unpack_from(f"<{RECENT_EVENT_IDS}Q", encoded, 22)) == full.recent_ids
+    assert CustomerState.decode(encoded).origin == (3, 1234)
 
 
 def test_the_earliest_deadline_is_read_off_the_header_of_every_state(states: list[CustomerState]) -> None:
@@ -82,7 +85,7 @@ def test_fields_holding_their_defaults_are_left_out_and_restored() -> None:
     state.watches = {"lead_not_followed_up": Watch(due=5, since=1)}
     state.cases = {"K-1": Case("complaint", "", 0)}
     encoded = state.encode()
-    header = struct.pack("<BqB", ENCODING_VERSION, 5, 0)
+    header = struct.pack("<BqiqB", ENCODING_VERSION, 5, -1, -1, 0)
     assert encoded == header + b'[0,0,0,0,false,0,0,"R-1",0,0.0,null,null,null,' + (
         b'{"K-1":["complaint","",0]},{"lead_not_followed_up":[5,1]}]'
     )
@@ -92,9 +95,27 @@ def test_fields_holding_their_defaults_are_left_out_and_restored() -> None:
 
 
 def test_a_state_of_another_encoding_is_refused_naming_both_versions() -> None:
-    version_3 = struct.pack("<BqB", 3, 0, 0) + b"[0,0,0,0,false,0,0,null,0,0]"
+    version_3 = struct.pack("<BqB", 3, 0, 0) + b"[0,0,0,0,false,0,0,null,0,0]"  # version 3's header
     for read in (CustomerState.decode, next_due_of):
         with pytest.raises(ValueError, match="in version 3; this worker reads version 4"):
             read(version_3)
         with pytest.raises(ValueError, match="in the JSON array of version 1"):
             read(b"[0,0,0,0,false,0,0,null,0,0,null,null,null,null,null,null,null]")
+
+
+def test_a_pattern_that_changes_its_memo_starts_afresh_for_itself_only() -> None:
+    """Memos carry their pattern's version: a new one does not invalidate every stored customer."""
+    from agents.patterns.detractor_feedback import DetractorFeedback
+    from agents.patterns.over_communication import OverCommunication
+
+    state = CustomerState()
+    DetractorFeedback().remember(state, 4)
+    OverCommunication().remember(state, [[1, "e1"]])
+    stored = CustomerState.decode(state.encode())
+
+    class DetractorFeedbackV2(DetractorFeedback):
+        memo_version = 2
+
+    assert DetractorFeedback().recall(stored) == 4
+    assert DetractorFeedbackV2().recall(stored) is None
+    assert OverCommunication().recall(stored) == [[1, "e1"]]

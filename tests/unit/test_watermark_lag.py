@@ -34,17 +34,43 @@ RUN_ON = 800 * DAY
 """How far past the last event every run's clock goes at the end, so every deadline gets its turn."""
 
 
-def _config(lateness: str) -> Config:
-    return Config.from_mapping({"engine": {"lateness": lateness}})
+ACTIONS: dict[str, Any] = {
+    "calendar": {
+        "timezone": "Europe/Berlin",
+        "hours": {day: "08:00-18:00" for day in ("mon", "tue", "wed", "thu", "fri")},
+        "holidays": ["2026-04-03", "2026-12-25"],
+    },
+    "patterns": {
+        "lead_not_followed_up": {"within": "16h", "clock": "business"},
+        "complaint_unanswered": {"clock": "business"},
+    },
+    "segments": {
+        "key_account": {
+            "patterns": {
+                "post_sale_abandonment": {"within": "3d"},
+                "wrong_channel": {"enabled": False},
+                "missing_appreciation": {"within": "30d"},
+            }
+        }
+    },
+    "holdout": {"share": 0.3, "salt": "lag"},
+}
+"""All five additions of shared/spec/actions.md in force, for histories that use them."""
+
+
+def _config(lateness: str, base: dict[str, Any] | None = None) -> Config:
+    return Config.from_mapping({**(base or {}), "engine": {"lateness": lateness}})
 
 
 def _until(events: Sequence[Touchpoint]) -> int:
     return max(event.time for event in events) + RUN_ON
 
 
-def replayed(events: Sequence[Touchpoint], lateness: str = "5m") -> list[bytes]:
+def replayed(
+    events: Sequence[Touchpoint], lateness: str = "5m", config: dict[str, Any] | None = None
+) -> list[bytes]:
     """What `sentinel replay` gives: the watermark follows the newest event, less the lateness."""
-    engine = Engine(_config(lateness))
+    engine = Engine(_config(lateness, config))
     alerts: list[bytes] = []
     for event in events:
         engine.process(event)
@@ -84,14 +110,14 @@ def interleaved(events: Sequence[Touchpoint], delays: Sequence[int]) -> list[Tou
 
 
 @st.composite
-def histories(draw: st.DrawFn) -> list[Touchpoint]:
+def histories(draw: st.DrawFn, actions: bool = False) -> list[Touchpoint]:
     customers = draw(st.integers(1, 4))
     per_customer = draw(st.integers(2, 40))
 
     def choose(items: Sequence[Any]) -> Any:
         return draw(st.sampled_from(items))
 
-    return dense_history(choose, customers, per_customer)
+    return dense_history(choose, customers, per_customer, actions=actions)
 
 
 HYPOTHESIS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -128,6 +154,17 @@ def test_customers_interleaved_within_the_lateness_change_no_alert(
 ) -> None:
     delays = data.draw(st.lists(st.integers(0, 5 * MINUTE), min_size=len(events), max_size=len(events)))
     assert replayed(interleaved(events, delays)) == replayed(events)
+
+
+@HYPOTHESIS
+@given(histories(actions=True))
+def test_snoozes_segments_business_hours_and_holdouts_keep_the_alerts_independent_of_the_lag(
+    events: list[Touchpoint],
+) -> None:
+    """actions.md: the lag invariance holds for commands that arrive in event-time order."""
+    expected = replayed(events, config=ACTIONS)
+    for lateness in LATENESS[1:]:
+        assert replayed(events, lateness, ACTIONS) == expected, f"lateness {lateness}"
 
 
 def _without_erased(alerts: list[bytes], events: Sequence[Touchpoint]) -> list[bytes]:
