@@ -32,6 +32,8 @@ class Snapshot:
     """Touchpoints-topic consumer lag by partition (ingest)."""
     events: float = 0.0
     alerts: float = 0.0
+    partitions_owned: float | None = None
+    """The worker's own count of the internal partitions it detects on (`sentinel_partitions_owned`)."""
 
 
 def parse_metrics(text: str, internal_topic: str) -> Snapshot:
@@ -48,6 +50,8 @@ def parse_metrics(text: str, internal_topic: str) -> Snapshot:
                 snapshot.events += value
             elif name in ("sentinel_alerts_fired_total", "sentinel_alerts_resolved_total"):
                 snapshot.alerts += value
+            elif name == "sentinel_partitions_owned":
+                snapshot.partitions_owned = value
     return snapshot
 
 

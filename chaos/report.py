@@ -88,6 +88,7 @@ def details(outcome: Outcome) -> str:
     lines.extend(f"  finding: {finding}" for finding in outcome.findings)
     for key in (
         "ownership",
+        "partitions_owned",
         "outage_log",
         "sigterm_exit_s",
         "exit_code",

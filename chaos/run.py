@@ -25,8 +25,9 @@ from streams.broker import EmbeddedBroker, end_offsets, free_port
 from streams.settings import Settings
 from streams.verify import checked_worker_settings, read_topic
 
-CRASH_MARKS = ("Crashed reason=", "We experienced a crash")
-"""How Faust logs an agent, a task or the whole app dying of an exception."""
+CRASH_MARKS = ("Crashed reason=", "We experienced a crash", "sentinel worker: crashed")
+"""How Faust logs an agent, a task or the whole app dying of an exception, and the one line a
+worker that crashed after its start ends with (exit code 9)."""
 QUIET_S = 4.0
 """The alert topic must stay this quiet before a run counts as finished (late re-sends show up)."""
 

@@ -256,6 +256,7 @@ def rebalance_scenario(
         producer = run.producer(rate)
         run.facts.update(offered_events_per_s=rate, partitions=partitions)
         ownership: dict[str, dict[str, list[int]]] = {}
+        counts: dict[str, dict[str, float | None]] = {}
         checks: dict[str, bool] = {}
 
         def spread(label: str, live: list[Worker], until: float, need: int) -> dict[str, list[int]]:
@@ -271,7 +272,13 @@ def rebalance_scenario(
                 ):
                     break
             ownership[label] = owned
-            run.say(f"{label}: {owned}")
+            # What each worker says it owns, beside what its rising watermarks show.
+            counts[label] = {
+                worker.name: snapshot.partitions_owned
+                for worker in live
+                if (snapshot := run.snapshot(worker)) is not None
+            }
+            run.say(f"{label}: {owned}; sentinel_partitions_owned {counts[label]}")
             return owned
 
         def all_covered(owned: dict[str, list[int]]) -> bool:
@@ -307,6 +314,7 @@ def rebalance_scenario(
             producer.rate = rate
             checks["the new worker takes partitions"] = bool(owned.get(newcomer.name)) and all_covered(owned)
         run.facts["ownership"] = ownership
+        run.facts["partitions_owned"] = counts
         producer.done.wait(600)
         for worker in live:
             if not worker.alive:
