@@ -219,8 +219,19 @@ def parse_metrics(text: str, at: float) -> Scrape:
     return scrape
 
 
-def scrape(worker: WorkerProcess) -> Scrape:
-    return parse_metrics(worker.scrape(), time.perf_counter())
+def scrape(worker: WorkerProcess, patience: float = 60.0) -> Scrape:
+    """The worker's metrics, stamped when they arrived. A worker deep in a large round can miss
+    one request's timeout on a loaded machine; that is a late sample, not a failed run, so ask
+    again until `patience` seconds have passed."""
+    give_up_at = time.monotonic() + patience
+    while True:
+        try:
+            text = worker.scrape()
+        except OSError:
+            if time.monotonic() >= give_up_at:
+                raise
+            continue
+        return parse_metrics(text, time.perf_counter())
 
 
 def histogram_quantile(buckets: Sequence[tuple[float, float]], q: float) -> float | None:
