@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sentinel-installed
 
-.PHONY: help venv tools lint test run bench bench-instructions dashboard clean
+.PHONY: help venv tools lint test run bench bench-instructions chaos dashboard clean
 
 help: ## List targets (default)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,9 @@ bench-instructions: $(STAMP) ## Engine instructions per event here against AGAIN
 
 dashboard: $(STAMP) ## Regenerate deploy/grafana/sentinel-dashboard.json from deploy/grafana/dashboard.py
 	$(BIN)/python deploy/grafana/dashboard.py > deploy/grafana/sentinel-dashboard.json
+
+chaos: $(STAMP) ## Run the fault suite (python -m chaos; 30-40 min) and write RELIABILITY.md
+	$(BIN)/python -m chaos --seed 1
 
 clean: ## Remove caches and build output (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build
