@@ -147,6 +147,8 @@ class Detection:
     runtimes: dict[int, PartitionRuntime] = field(default_factory=dict)
     at_rest: dict[int, StoredPartition] | None = None
     """The owned partitions not loaded yet, as surveyed when the first one loaded after a rebalance."""
+    surveyed: set[int] = field(default_factory=set)
+    """The partitions `at_rest` speaks for: one assigned after the survey was taken is not in it."""
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def runtime_for(self, partition: int) -> PartitionRuntime:
@@ -159,13 +161,16 @@ class Detection:
         """Revoked partitions: another worker owns them now; reload if they come back. Returns the
         partitions that were loaded. A rebalance also outdates the survey of the store."""
         dropped = [partition for partition in partitions if self.runtimes.pop(partition, None) is not None]
-        self.at_rest = None
+        self.at_rest, self.surveyed = None, set()
         return dropped
 
     def _load(self, partition: int) -> PartitionRuntime:
         store = self.customers.data
-        if self.at_rest is None:
-            self.at_rest = survey_store(store, self.partitions, self.owned() | {partition})
+        if self.at_rest is None or partition not in self.surveyed:
+            # A round between a revocation and the next assignment (Faust does not wait for the
+            # agent's buffered messages) surveys the partitions owned then, not those assigned next.
+            self.surveyed = self.owned() | {partition}
+            self.at_rest = survey_store(store, self.partitions, self.surveyed)
         found = self.at_rest.pop(partition, None) or StoredPartition()
         if found.unreadable:
             log.error(

@@ -97,3 +97,24 @@ def test_standby_copies_in_the_store_are_not_loaded_as_owned(states_at_rest: dic
     detectors.runtime_for(0)
     assert detectors.at_rest is not None
     assert set(detectors.at_rest) == set()
+
+
+def test_a_partition_assigned_after_the_survey_is_loaded_with_its_deadlines(
+    states_at_rest: dict[str, bytes],
+) -> None:
+    """Faust does not wait for the agent's buffered messages on revocation (stream_wait_empty is off),
+    so a round can load a partition it kept between the revocation and the new assignment. The
+    survey it takes does not know the partitions assigned next: they must not load empty."""
+    store = CountingStore({subject.encode(): encoded for subject, encoded in states_at_rest.items()})
+    detectors = detectors_over(store)
+    owned = {0, 1}
+    detectors.owned = lambda: set(owned)
+    detectors.forget({0, 1})
+    detectors.runtime_for(0)  # a buffered message of partition 0, before the assignment
+    owned |= {2, 3}  # the assignment: partition 2 comes from a worker that died
+
+    engine = detectors.runtime_for(2).engine
+    own = {s: e for s, e in states_at_rest.items() if partition_for(s, PARTITIONS) == 2}
+    alone = Engine(Config.default(), own)
+    assert len(engine) == len(own) > 50
+    assert engine.customers_waiting == alone.customers_waiting > 0
