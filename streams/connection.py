@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from typing import Final
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
 
 from aiokafka import errors as kafka_errors
 from aiokafka.conn import create_conn
+from aiokafka.errors import KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
 
 from schemas.errors import (
@@ -28,7 +30,7 @@ from schemas.errors import (
     TlsError,
 )
 from streams.broker import answers_kafka
-from streams.kafka import aiokafka_options, bootstrap_list, ssl_context
+from streams.kafka import Backoff, aiokafka_options, bootstrap_list, ssl_context
 from streams.settings import Settings
 
 _FAILURES: Final = (kafka_errors.KafkaError, OSError, EOFError, KeyError, ValueError)
@@ -211,3 +213,32 @@ def kafka_failure(error: kafka_errors.KafkaError | OSError, settings: Settings) 
 def _hide(text: str, settings: Settings) -> str:
     """Whatever a broker or library says goes into our messages without the password in it."""
     return text.replace(settings.sasl_password, "***") if settings.sasl_password else text
+
+
+Declared = TypeVar("Declared")
+
+
+async def reach_broker(settings: Settings, declare: Callable[[], Awaitable[Declared]]) -> Declared:
+    """Connect, then `declare` what the process needs (its topics), and return what that gave.
+
+    A broker that is only unreachable (down, restarting, a topic not there yet) gets
+    `broker_wait` to come back, with backoff and one log line per attempt; one that refuses
+    us (authentication, TLS, authorization) ends the start at once with its error.
+    """
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + settings.broker_wait / 1000
+    backoff = Backoff(f"reaching the broker at {settings.bootstrap_servers}")
+    while True:
+        try:
+            await check_connection(settings)
+            try:
+                declared = await declare()
+            except KafkaError as error:
+                raise kafka_failure(error, settings) from None
+        except SentinelError as error:
+            if not error.retriable or loop.time() >= give_up_at:
+                raise
+            await backoff.wait(error)
+        else:
+            backoff.succeeded()
+            return declared

@@ -61,19 +61,18 @@ class BrokerContact:
         return time.monotonic() - self.last
 
 
-@dataclass
-class WorkerEndpoint:
-    """What the endpoint reads: the process's registry and, in a detecting one, its Faust app and
-    partitions (an ingest-only process has neither: it is ready once the broker answers it)."""
+class ProbedEndpoint:
+    """/metrics, /healthz and /readyz, as the worker and the deliverer both serve them: a
+    subclass says why it is not ready, and may add routes of its own."""
 
-    settings: Settings
     registry: CollectorRegistry
-    contact: BrokerContact
-    wall_clock_ms: Callable[[], int]
-    app: Any = None
-    """The faust.App: its rebalancing flag, table recovery and the assignor's partition owners."""
-    detection: Detection | None = None
-    customers_changelog: str = ""
+
+    def not_ready(self) -> list[str]:
+        """The reasons this process should get no work now; empty when it is ready."""
+        raise NotImplementedError
+
+    def routes(self) -> list[web.RouteDef]:
+        return []
 
     def build(self) -> web.Application:
         application = web.Application(middlewares=[unknown_paths_in_json])
@@ -82,7 +81,7 @@ class WorkerEndpoint:
                 web.get("/metrics", self.metrics),
                 web.get("/healthz", self.healthz),
                 web.get("/readyz", self.readyz),
-                web.get("/customers/{subject}", self.customer),
+                *self.routes(),
             ]
         )
         return application
@@ -100,6 +99,24 @@ class WorkerEndpoint:
         if reasons:
             return json_response({"ready": False, "reasons": reasons}, status=503)
         return json_response({"ready": True})
+
+
+@dataclass
+class WorkerEndpoint(ProbedEndpoint):
+    """What the endpoint reads: the process's registry and, in a detecting one, its Faust app and
+    partitions (an ingest-only process has neither: it is ready once the broker answers it)."""
+
+    settings: Settings
+    registry: CollectorRegistry
+    contact: BrokerContact
+    wall_clock_ms: Callable[[], int]
+    app: Any = None
+    """The faust.App: its rebalancing flag, table recovery and the assignor's partition owners."""
+    detection: Detection | None = None
+    customers_changelog: str = ""
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/customers/{subject}", self.customer)]
 
     def not_ready(self) -> list[str]:
         app, reasons = self.app, []

@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import Self
 
 import faust
-from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
 from agents.config import Config
@@ -27,9 +26,8 @@ from schemas.errors import ConfigError, PortInUse, SentinelError, WorkerCrashed
 from schemas.timestamps import format_duration
 from streams import logs
 from streams.app import create_app, declare_topics, run_ingest
-from streams.connection import check_connection, kafka_failure
+from streams.connection import reach_broker
 from streams.http import BrokerContact, WorkerEndpoint, serve
-from streams.kafka import Backoff
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -150,25 +148,8 @@ async def serve_endpoint(settings: Settings, endpoint: WorkerEndpoint) -> None:
 
 
 async def _reach_broker(settings: Settings) -> None:
-    """Connect and declare the topics; a broker that is only unreachable (not refusing us) gets
-    `broker_wait` to come back, with backoff, before the start is given up."""
-    loop = asyncio.get_running_loop()
-    give_up_at = loop.time() + settings.broker_wait / 1000
-    backoff = Backoff(f"reaching the broker at {settings.bootstrap_servers}")
-    while True:
-        try:
-            await check_connection(settings)
-            try:
-                await declare_topics(settings)
-            except KafkaError as error:
-                raise kafka_failure(error, settings) from None
-        except SentinelError as error:
-            if not error.retriable or loop.time() >= give_up_at:
-                raise
-            await backoff.wait(error)
-        else:
-            backoff.succeeded()
-            return
+    """Connect and declare the topics (`reach_broker`: an unreachable broker gets `broker_wait`)."""
+    await reach_broker(settings, lambda: declare_topics(settings))
 
 
 def worker_environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:

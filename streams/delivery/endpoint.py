@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from streams.delivery.loop import DeliveryLoop, TargetContact
-from streams.http import json_response, unknown_paths_in_json
+from streams.http import ProbedEndpoint
 
 
 @dataclass
-class DeliveryEndpoint:
+class DeliveryEndpoint(ProbedEndpoint):
     registry: CollectorRegistry
     delivery: DeliveryLoop
     contact: TargetContact
@@ -33,31 +32,6 @@ class DeliveryEndpoint:
 
     def __post_init__(self) -> None:
         self.delivery.metrics.watch(lambda: not self.not_ready(), self.contact.failing_for)
-
-    def build(self) -> web.Application:
-        application = web.Application(middlewares=[unknown_paths_in_json])
-        application.add_routes(
-            [
-                web.get("/metrics", self.metrics),
-                web.get("/healthz", self.healthz),
-                web.get("/readyz", self.readyz),
-            ]
-        )
-        return application
-
-    async def metrics(self, request: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
-
-    async def healthz(self, request: web.Request) -> web.Response:
-        return json_response({"status": "alive"})
-
-    async def readyz(self, request: web.Request) -> web.Response:
-        reasons = self.not_ready()
-        if reasons:
-            return json_response({"ready": False, "reasons": reasons}, status=503)
-        return json_response({"ready": True})
 
     def not_ready(self) -> list[str]:
         reasons = []

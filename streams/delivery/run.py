@@ -24,10 +24,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
-from schemas.errors import BrokerError, ConfigError, PortInUse, SentinelError
+from schemas.errors import BrokerError, ConfigError, PortInUse
 from schemas.timestamps import wall_clock_ms
 from streams.broker import create_topics
-from streams.connection import check_connection, kafka_failure
+from streams.connection import kafka_failure, reach_broker
 from streams.delivery.alertmanager import AlertmanagerTarget
 from streams.delivery.client import checked_url, new_session, shown_url
 from streams.delivery.endpoint import DeliveryEndpoint
@@ -36,7 +36,7 @@ from streams.delivery.loop import Abandoned, DeliveryLoop, Retry, Target, Target
 from streams.delivery.metrics import DeliveryMetrics
 from streams.delivery.webhook import LONGEST_BACKOFF, WebhookTarget
 from streams.http import serve
-from streams.kafka import STOP_TIMEOUT, Backoff, aiokafka_options
+from streams.kafka import STOP_TIMEOUT, aiokafka_options
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -201,32 +201,21 @@ async def _close(
 async def _reach_broker(settings: Settings, target: str) -> int:
     """Connect (waiting `broker_wait` for a broker that is only away), wait for the alert topic,
     and declare the state and dead-letter topics with its partition count; that count."""
-    loop = asyncio.get_running_loop()
-    give_up_at = loop.time() + settings.broker_wait / 1000
-    backoff = Backoff(f"reaching the broker at {settings.bootstrap_servers}")
-    while True:
-        try:
-            await check_connection(settings)
-            try:
-                partitions = await _alert_partitions(settings)
-                topics = {settings.alerts_dead_letter_topic: partitions}
-                await create_topics(settings, topics, replication_factor=settings.replication_factor)
-                if target == "alertmanager":
-                    await create_topics(
-                        settings,
-                        {state_topic(settings): partitions},
-                        replication_factor=settings.replication_factor,
-                        config=STATE_TOPIC_CONFIG,
-                    )
-            except KafkaError as error:
-                raise kafka_failure(error, settings) from None
-        except SentinelError as error:
-            if not error.retriable or loop.time() >= give_up_at:
-                raise
-            await backoff.wait(error)
-        else:
-            backoff.succeeded()
-            return partitions
+
+    async def declare() -> int:
+        partitions = await _alert_partitions(settings)
+        topics = {settings.alerts_dead_letter_topic: partitions}
+        await create_topics(settings, topics, replication_factor=settings.replication_factor)
+        if target == "alertmanager":
+            await create_topics(
+                settings,
+                {state_topic(settings): partitions},
+                replication_factor=settings.replication_factor,
+                config=STATE_TOPIC_CONFIG,
+            )
+        return partitions
+
+    return await reach_broker(settings, declare)
 
 
 class _TopicAbsent(BrokerError):
