@@ -8,6 +8,13 @@ overlap: the revocation waits for the round, so no state is written for a
 partition another worker may already be recovering. Writes the broker does
 not acknowledge are tried again with backoff until it does, holding the
 round: a stalled broker stalls the worker, it does not crash it.
+
+Each partition applies its internal messages contiguously from the offset its
+record names (`PartitionRuntime.admit`), not from where Faust starts it or what
+Faust delivers: Faust starts a partition at its committed offset, which can be
+past messages never applied, and drops messages taken off the stream's queue
+during a rebalance. After a message that comes after a gap, the round seeks the
+partition back to the next message to apply (`seek_back`).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from aiokafka.errors import IllegalStateError
 from faust import streams as faust_streams
 from faust.types import TP, EventT, StreamT
 
@@ -254,12 +262,18 @@ def register_detector(
         owned = detection.owned()
         wall_ms = wall_clock_ms()
         last_of: dict[int, EventT[bytes]] = {}
+        offered: dict[int, TP] = {}
         for event in events:
-            partition = event.message.partition
+            message = event.message
+            partition = message.partition
             if partition not in owned:
                 continue
+            offered[partition] = message.tp
+            runtime = detection.runtime_for(partition)
+            if not runtime.admit(message.offset):
+                continue
             with _handling(event):
-                detection.runtime_for(partition).handle(decode_internal(event.value), wall_ms)
+                runtime.handle(decode_internal(event.value), wall_ms)
             last_of[partition] = event
         rounds = [(detection.runtimes[p], detection.runtimes[p].take_writes()) for p in sorted(last_of)]
 
@@ -270,8 +284,31 @@ def register_detector(
                     detection.watermarks.data[_partition_key(runtime.partition)] = writes.record
 
         await write_round(rounds, send_alerts, send, topics, commit_local)
+        for partition in offered:
+            count_skipped(detection.runtimes[partition])
         for runtime, _ in rounds:
             report(runtime, last_of[runtime.partition])
+        for partition, tp in offered.items():
+            if (seek_to := detection.runtimes[partition].take_seek()) is not None:
+                await seek_back(tp, seek_to)
+
+    def count_skipped(runtime: PartitionRuntime) -> None:
+        counters = runtime.counters
+        metrics.internal_skipped.labels("redelivered").inc(counters.messages_redelivered)
+        metrics.internal_skipped.labels("out_of_order").inc(counters.messages_out_of_order)
+        counters.messages_redelivered = counters.messages_out_of_order = 0
+
+    async def seek_back(tp: TP, offset: int) -> None:
+        """Read `tp` again from `offset`, the next message its runtime applies. `seek_wait` runs in
+        Faust's consumer thread and sets Faust's read offset too, so that Faust's fetch loop
+        (`Consumer._drain_messages`) does not drop the messages read again as below it."""
+        log.warning("%s: messages before offset %d were not delivered; reading again from it", tp, offset)
+        try:
+            await app.consumer.seek_wait({tp: offset})
+        except (TimeoutError, IllegalStateError):
+            # Revoked meanwhile (the new owner starts from the partition's record), or the consumer
+            # is busy: the next message after the gap asks again.
+            log.info("%s: seek to %d not done now", tp, offset)
 
     def report(runtime: PartitionRuntime, last: EventT[bytes]) -> None:
         """Metrics after a round is written; `last` is the partition's last message of the round."""
