@@ -289,8 +289,11 @@ def register_detector(
         for runtime, _ in rounds:
             report(runtime, last_of[runtime.partition])
         for partition, tp in offered.items():
-            if (seek_to := detection.runtimes[partition].take_seek()) is not None:
-                await seek_back(tp, seek_to)
+            runtime = detection.runtimes[partition]
+            if (seek_to := runtime.take_seek()) is not None:
+                await seek_back(runtime, tp, seek_to)
+            elif partition not in last_of:
+                check_ahead(runtime, tp)
 
     def count_skipped(runtime: PartitionRuntime) -> None:
         counters = runtime.counters
@@ -298,17 +301,42 @@ def register_detector(
         metrics.internal_skipped.labels("out_of_order").inc(counters.messages_out_of_order)
         counters.messages_redelivered = counters.messages_out_of_order = 0
 
-    async def seek_back(tp: TP, offset: int) -> None:
+    async def seek_back(runtime: PartitionRuntime, tp: TP, offset: int) -> None:
         """Read `tp` again from `offset`, the next message its runtime applies. `seek_wait` runs in
         Faust's consumer thread and sets Faust's read offset too, so that Faust's fetch loop
         (`Consumer._drain_messages`) does not drop the messages read again as below it."""
         log.warning("%s: messages before offset %d were not delivered; reading again from it", tp, offset)
         try:
+            earliest = (await app.consumer.earliest_offsets(tp)).get(tp)
+            if earliest is not None and earliest > offset:
+                # Deleted by retention: they cannot be applied, and waiting for them would stop
+                # the partition for good.
+                log.error(
+                    "%s: messages %d to %d were deleted before they were applied; going on from %d",
+                    tp,
+                    offset,
+                    earliest - 1,
+                    earliest,
+                )
+                runtime.next_offset = offset = earliest
             await app.consumer.seek_wait({tp: offset})
         except (TimeoutError, IllegalStateError):
             # Revoked meanwhile (the new owner starts from the partition's record), or the consumer
             # is busy: the next message after the gap asks again.
             log.info("%s: seek to %d not done now", tp, offset)
+
+    def check_ahead(runtime: PartitionRuntime, tp: TP) -> None:
+        """A round that only skipped messages as applied already: if the log ends before the next
+        offset the record names, the record belongs to an earlier incarnation of the topic."""
+        highwater = app.consumer.highwater(tp)
+        if highwater is not None and runtime.next_offset is not None and highwater < runtime.next_offset:
+            log.error(
+                "%s: the partition's record says offset %d is next but the log ends at %d (was the "
+                "internal topic re-created?); its messages are skipped as applied already",
+                tp,
+                runtime.next_offset,
+                highwater,
+            )
 
     def report(runtime: PartitionRuntime, last: EventT[bytes]) -> None:
         """Metrics after a round is written; `last` is the partition's last message of the round."""

@@ -79,9 +79,13 @@ class Producers:
 @dataclass
 class Consumer:
     seeks: list[Mapping[TP, int]] = field(default_factory=list)
+    earliest: int = 0
 
     def highwater(self, tp: TP) -> None:
         return None
+
+    async def earliest_offsets(self, *partitions: TP) -> Mapping[TP, int]:
+        return {tp: self.earliest for tp in partitions}
 
     async def seek_wait(self, partitions: Mapping[TP, int]) -> None:
         self.seeks.append(dict(partitions))
@@ -128,8 +132,10 @@ def value_at(offset: int) -> bytes:
     return encode_batch([row], ClockReport({f"{INTERNAL}:0": event.time}, [], 1))
 
 
-def run(rounds: Sequence[Sequence[int]]) -> tuple[App, Producers, Detection, CollectorRegistry]:
-    app, producers, registry = App(), Producers(), CollectorRegistry()
+def run(
+    rounds: Sequence[Sequence[int]], earliest: int = 0
+) -> tuple[App, Producers, Detection, CollectorRegistry]:
+    app, producers, registry = App(Consumer(earliest=earliest)), Producers(), CollectorRegistry()
     detection = Detection(
         config=Config.default(),
         customers=LocalTable(),
@@ -191,3 +197,10 @@ def test_a_restart_starts_from_the_record_not_from_where_faust_delivers() -> Non
     assert runtime.next_offset == 3
     assert runtime.admit(5) is False
     assert runtime.take_seek() == 3
+
+
+def test_messages_deleted_before_they_were_applied_do_not_stop_the_partition() -> None:
+    """Retention deleted offsets 3 to 5 first: waiting for them would wait for ever."""
+    app, _, detection, _ = run([[0, 1, 2], [7, 8], [6, 7, 8]], earliest=6)
+    assert app.consumer.seeks == [{TP(INTERNAL, 0): 6}]
+    assert detection.runtimes[0].next_offset == 9
