@@ -269,10 +269,11 @@ def register_detector(
             if partition not in owned:
                 continue
             offered[partition] = message.tp
-            runtime = detection.runtime_for(partition)
-            if not runtime.admit(message.offset):
-                continue
+            # Loading reads the partition's record: a RocksDB store reads the current event's partition.
             with _handling(event):
+                runtime = detection.runtime_for(partition)
+                if not runtime.admit(message.offset):
+                    continue
                 runtime.handle(decode_internal(event.value), wall_ms)
             last_of[partition] = event
         rounds = [(detection.runtimes[p], detection.runtimes[p].take_writes()) for p in sorted(last_of)]

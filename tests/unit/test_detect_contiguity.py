@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from faust.streams import current_event
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
@@ -36,6 +37,15 @@ class LocalTable:
 
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
+
+
+class RecordsTable(LocalTable):
+    """The watermarks table as a RocksDB store reads it: from the current event's partition."""
+
+    def get(self, key: bytes) -> bytes | None:
+        event = current_event()
+        assert event is not None and event.message.partition == int(key), "read outside its partition"
+        return super().get(key)
 
 
 @dataclass
@@ -139,7 +149,7 @@ def run(
     detection = Detection(
         config=Config.default(),
         customers=LocalTable(),
-        watermarks=LocalTable(),
+        watermarks=RecordsTable(),
         partitions=1,
         owned=lambda: {0},
     )
