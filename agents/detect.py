@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from aiokafka.errors import IllegalStateError
+from aiokafka.errors import KafkaError
 from faust import streams as faust_streams
 from faust.types import TP, EventT, StreamT
 
@@ -39,7 +39,7 @@ from agents.partition import IdleAdvance, PartitionRuntime, Record, RoundWrites,
 from agents.state import readable_next_due
 from schemas.alerts import Alert, render
 from schemas.batches import decode_internal, partition_for
-from streams.kafka import LazyProducer, send_acknowledged
+from streams.kafka import LazyProducer, describe_kafka_error, send_acknowledged
 from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -321,10 +321,10 @@ def register_detector(
                 )
                 runtime.next_offset = offset = earliest
             await app.consumer.seek_wait({tp: offset})
-        except (TimeoutError, IllegalStateError):
-            # Revoked meanwhile (the new owner starts from the partition's record), or the consumer
-            # is busy: the next message after the gap asks again.
-            log.info("%s: seek to %d not done now", tp, offset)
+        except (TimeoutError, KafkaError) as error:
+            # Revoked meanwhile (IllegalStateError: the new owner starts from the partition's
+            # record) or the broker did not answer: the next message after the gap asks again.
+            log.info("%s: seek to %d not done now (%s)", tp, offset, describe_kafka_error(error))
 
     def check_ahead(runtime: PartitionRuntime, tp: TP) -> None:
         """A round that only skipped messages as applied already: if the log ends before the next

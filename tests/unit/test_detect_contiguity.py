@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from aiokafka.errors import IllegalStateError
 from faust.streams import current_event
 from faust.types import TP
 from prometheus_client import CollectorRegistry
@@ -90,6 +91,8 @@ class Producers:
 class Consumer:
     seeks: list[Mapping[TP, int]] = field(default_factory=list)
     earliest: int = 0
+    refusals: int = 0
+    """Seeks refused first, as for a partition revoked meanwhile."""
 
     def highwater(self, tp: TP) -> None:
         return None
@@ -98,6 +101,9 @@ class Consumer:
         return {tp: self.earliest for tp in partitions}
 
     async def seek_wait(self, partitions: Mapping[TP, int]) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise IllegalStateError("No current assignment for partition")
         self.seeks.append(dict(partitions))
 
 
@@ -143,9 +149,10 @@ def value_at(offset: int) -> bytes:
 
 
 def run(
-    rounds: Sequence[Sequence[int]], earliest: int = 0
+    rounds: Sequence[Sequence[int]], earliest: int = 0, refusals: int = 0
 ) -> tuple[App, Producers, Detection, CollectorRegistry]:
-    app, producers, registry = App(Consumer(earliest=earliest)), Producers(), CollectorRegistry()
+    consumer = Consumer(earliest=earliest, refusals=refusals)
+    app, producers, registry = App(consumer), Producers(), CollectorRegistry()
     detection = Detection(
         config=Config.default(),
         customers=LocalTable(),
@@ -214,3 +221,9 @@ def test_messages_deleted_before_they_were_applied_do_not_stop_the_partition() -
     app, _, detection, _ = run([[0, 1, 2], [7, 8], [6, 7, 8]], earliest=6)
     assert app.consumer.seeks == [{TP(INTERNAL, 0): 6}]
     assert detection.runtimes[0].next_offset == 9
+
+
+def test_a_seek_refused_is_asked_again_by_the_next_message_after_the_gap() -> None:
+    app, _, detection, _ = run([[0, 1], [4], [5], [2, 3, 4, 5]], refusals=1)
+    assert app.consumer.seeks == [{TP(INTERNAL, 0): 2}]
+    assert detection.runtimes[0].next_offset == 6
