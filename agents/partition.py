@@ -225,8 +225,9 @@ class PartitionRuntime:
         return False
 
     def take_seek(self) -> int | None:
-        """The offset to seek the partition back to, if its last message offered was after a gap;
-        asked once per round, as a seek may be undone by messages Faust was already fetching."""
+        """The offset to seek the partition back to, if a message after a gap was offered since the
+        last one applied; asked once per round, as records Faust was fetching when it seeked can
+        undo the seek (its fetch loop then drops the records read again)."""
         seek_to, self._seek_to = self._seek_to, None
         return seek_to
 
