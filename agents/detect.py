@@ -8,6 +8,13 @@ overlap: the revocation waits for the round, so no state is written for a
 partition another worker may already be recovering. Writes the broker does
 not acknowledge are tried again with backoff until it does, holding the
 round: a stalled broker stalls the worker, it does not crash it.
+
+Each partition applies its internal messages contiguously from the offset its
+record names (`PartitionRuntime.admit`), not from where Faust starts it or what
+Faust delivers: Faust starts a partition at its committed offset, which can be
+past messages never applied, and drops messages taken off the stream's queue
+during a rebalance. After a message that comes after a gap, the round seeks the
+partition back to the next message to apply (`seek_back`).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 from faust import streams as faust_streams
 from faust.types import TP, EventT, StreamT
 
@@ -31,7 +39,7 @@ from agents.partition import IdleAdvance, PartitionRuntime, Record, RoundWrites,
 from agents.state import readable_next_due
 from schemas.alerts import Alert, render
 from schemas.batches import decode_internal, partition_for
-from streams.kafka import LazyProducer, send_acknowledged
+from streams.kafka import LazyProducer, describe_kafka_error, send_acknowledged
 from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -254,12 +262,19 @@ def register_detector(
         owned = detection.owned()
         wall_ms = wall_clock_ms()
         last_of: dict[int, EventT[bytes]] = {}
+        offered: dict[int, TP] = {}
         for event in events:
-            partition = event.message.partition
+            message = event.message
+            partition = message.partition
             if partition not in owned:
                 continue
+            offered[partition] = message.tp
+            # Loading reads the partition's record: a RocksDB store reads the current event's partition.
             with _handling(event):
-                detection.runtime_for(partition).handle(decode_internal(event.value), wall_ms)
+                runtime = detection.runtime_for(partition)
+                if not runtime.admit(message.offset):
+                    continue
+                runtime.handle(decode_internal(event.value), wall_ms)
             last_of[partition] = event
         rounds = [(detection.runtimes[p], detection.runtimes[p].take_writes()) for p in sorted(last_of)]
 
@@ -270,8 +285,59 @@ def register_detector(
                     detection.watermarks.data[_partition_key(runtime.partition)] = writes.record
 
         await write_round(rounds, send_alerts, send, topics, commit_local)
+        for partition in offered:
+            count_skipped(detection.runtimes[partition])
         for runtime, _ in rounds:
             report(runtime, last_of[runtime.partition])
+        for partition, tp in offered.items():
+            runtime = detection.runtimes[partition]
+            if (seek_to := runtime.take_seek()) is not None:
+                await seek_back(runtime, tp, seek_to)
+            elif partition not in last_of:
+                check_ahead(runtime, tp)
+
+    def count_skipped(runtime: PartitionRuntime) -> None:
+        counters = runtime.counters
+        metrics.internal_skipped.labels("redelivered").inc(counters.messages_redelivered)
+        metrics.internal_skipped.labels("out_of_order").inc(counters.messages_out_of_order)
+        counters.messages_redelivered = counters.messages_out_of_order = 0
+
+    async def seek_back(runtime: PartitionRuntime, tp: TP, offset: int) -> None:
+        """Read `tp` again from `offset`, the next message its runtime applies. `seek_wait` runs in
+        Faust's consumer thread and sets Faust's read offset too, so that Faust's fetch loop
+        (`Consumer._drain_messages`) does not drop the messages read again as below it."""
+        log.warning("%s: messages before offset %d were not delivered; reading again from it", tp, offset)
+        try:
+            earliest = (await app.consumer.earliest_offsets(tp)).get(tp)
+            if earliest is not None and earliest > offset:
+                # Deleted by retention: they cannot be applied, and waiting for them would stop
+                # the partition for good.
+                log.error(
+                    "%s: messages %d to %d were deleted before they were applied; going on from %d",
+                    tp,
+                    offset,
+                    earliest - 1,
+                    earliest,
+                )
+                runtime.next_offset = offset = earliest
+            await app.consumer.seek_wait({tp: offset})
+        except (TimeoutError, KafkaError) as error:
+            # Revoked meanwhile (IllegalStateError: the new owner starts from the partition's
+            # record) or the broker did not answer: the next message after the gap asks again.
+            log.info("%s: seek to %d not done now (%s)", tp, offset, describe_kafka_error(error))
+
+    def check_ahead(runtime: PartitionRuntime, tp: TP) -> None:
+        """A round that only skipped messages as applied already: if the log ends before the next
+        offset the record names, the record belongs to an earlier incarnation of the topic."""
+        highwater = app.consumer.highwater(tp)
+        if highwater is not None and runtime.next_offset is not None and highwater < runtime.next_offset:
+            log.error(
+                "%s: the partition's record says offset %d is next but the log ends at %d (was the "
+                "internal topic re-created?); its messages are skipped as applied already",
+                tp,
+                runtime.next_offset,
+                highwater,
+            )
 
     def report(runtime: PartitionRuntime, last: EventT[bytes]) -> None:
         """Metrics after a round is written; `last` is the partition's last message of the round."""

@@ -10,7 +10,8 @@ does) that keeps every alert through a crash at any point:
 
 1. the round's alerts and dead letters, acknowledged by the broker;
 2. the customers' changelog records, acknowledged;
-3. the partition's record (watermark, clocks, offsets read), acknowledged;
+3. the partition's record (watermark, clocks, offsets read, the next internal
+   message to apply), acknowledged;
 4. the local store;
 5. and only then may Faust commit the round's input offsets.
 
@@ -19,6 +20,14 @@ and send the same alerts again, with the same ids. A crash after it leaves the
 customers' states saying which events they have applied (`CustomerState.origin`),
 so the redelivered events are skipped. The local store never holds a state the
 changelog does not, so a RocksDB store cannot get ahead of the alerts.
+
+The internal messages are applied contiguously, whatever Faust delivers: the
+record keeps the offset of the next internal message to apply (`next_offset`),
+and `admit` takes only that one. Faust may skip messages (it drops those
+taken off a stream's queue during a rebalance and may commit past them, and
+starts a partition at its committed offset); an earlier message is a
+redelivery and is skipped, a later one is not applied and the shell is asked
+to seek back (`take_seek`).
 """
 
 from __future__ import annotations
@@ -93,6 +102,22 @@ class StagedStore(MutableMapping[str, bytes]):
         self.staged.clear()
 
 
+APPLY = "apply"
+"""The message is the next one to apply."""
+REDELIVERED = "redelivered"
+"""The message is before the next one: it was applied already."""
+GAP = "gap"
+"""The message is after the next one: messages between were not delivered; it is not applied."""
+
+
+def place(next_offset: int | None, offset: int) -> str:
+    """Where an internal message at `offset` stands to a partition that applies `next_offset` next
+    (None: not known, so whatever comes first is applied)."""
+    if next_offset is None or offset == next_offset:
+        return APPLY
+    return REDELIVERED if offset < next_offset else GAP
+
+
 @dataclass(slots=True)
 class PartitionCounters:
     """What a partition's rounds add to the worker's counters (the shell turns it into metrics)."""
@@ -105,6 +130,10 @@ class PartitionCounters:
     deadline_errors: int = 0
     held: dict[str, int] = field(default_factory=dict)
     """Alerts a snooze held back, by pattern."""
+    messages_redelivered: int = 0
+    """Internal messages skipped as applied already."""
+    messages_out_of_order: int = 0
+    """Internal messages not applied because messages before them were not delivered."""
 
 
 @dataclass(slots=True)
@@ -117,7 +146,8 @@ class RoundWrites:
     changelog: list[tuple[str, bytes | None]]
     """The customers' new states (None: erased)."""
     record: bytes | None
-    """The partition's record: watermark, input clocks and offsets read; None before any."""
+    """The partition's record: watermark, input clocks, offsets read and the next internal message
+    to apply; None before any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +171,10 @@ class PartitionRuntime:
     counters: PartitionCounters = field(default_factory=PartitionCounters)
     newest_received_ms: int | None = None
     """When the newest touchpoint of the round reached Kafka, for the detection delay."""
+    next_offset: int | None = None
+    """The internal topic's offset of the next message to apply; None: not known (no record, or one
+    written before records kept it), so the first message delivered is applied."""
+    _seek_to: int | None = None
     _alerts: list[tuple[Alert, int | None]] = field(default_factory=list)
     _dead_letters: list[DeadLetter] = field(default_factory=list)
     _changes: dict[str, bytes | None] = field(default_factory=dict)
@@ -170,7 +204,32 @@ class PartitionRuntime:
             runtime.clocks = InputClocks.from_list([newest, idle, inputs])
             if read:
                 engine.read_up_to = {int(partition): offset for partition, offset in read[0].items()}
+            if len(read) > 1:
+                runtime.next_offset = read[1]
         return runtime
+
+    def admit(self, offset: int) -> bool:
+        """Whether the internal message at `offset` is the one to apply next; if it is, it counts
+        as applied (hand it to `handle`). A later one leaves a seek back to ask for (`take_seek`)
+        until the next one arrives."""
+        placed = place(self.next_offset, offset)
+        if placed == APPLY:
+            self.next_offset = offset + 1
+            self._seek_to = None
+            return True
+        if placed == REDELIVERED:
+            self.counters.messages_redelivered += 1
+        else:
+            self.counters.messages_out_of_order += 1
+            self._seek_to = self.next_offset
+        return False
+
+    def take_seek(self) -> int | None:
+        """The offset to seek the partition back to, if a message after a gap was offered since the
+        last one applied; asked once per round, as records Faust was fetching when it seeked can
+        undo the seek (its fetch loop then drops the records read again)."""
+        seek_to, self._seek_to = self._seek_to, None
+        return seek_to
 
     def handle(self, message: InternalMessage, wall_ms: int) -> None:
         """One internal message: its events through the engine, then the watermark it allows."""
@@ -218,9 +277,11 @@ class PartitionRuntime:
 
     def _record(self) -> bytes | None:
         engine = self.engine
-        if engine.watermark == BEFORE_TIME and not engine.read_up_to:
+        if engine.watermark == BEFORE_TIME and not engine.read_up_to and self.next_offset is None:
             return None
-        return codec.dumps([engine.watermark, *self.clocks.as_list(), engine.read_up_to])
+        # Appended after the offsets read: a worker that reads only those ignores it.
+        tail = [] if self.next_offset is None else [self.next_offset]
+        return codec.dumps([engine.watermark, *self.clocks.as_list(), engine.read_up_to, *tail])
 
     def _on_failure(self, failure: Failure) -> None:
         event = failure.event

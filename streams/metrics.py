@@ -96,6 +96,7 @@ class Metrics:
     customers: Gauge
     deadlines: Gauge
     redelivered: Counter
+    internal_skipped: Counter
     internal_errors: Counter
     write_retries: Counter
     partitions_owned: Gauge
@@ -171,6 +172,12 @@ class Metrics:
                 "sentinel_events_redelivered",
                 "Touchpoints read again after a crash or rebalance and skipped: they had been applied.",
             ),
+            internal_skipped=counter(
+                "sentinel_internal_messages_skipped",
+                "Internal messages detection did not apply as delivered, by reason: redelivered (applied"
+                " already) or out_of_order (messages before them not delivered; read again after a seek).",
+                "reason",
+            ),
             internal_errors=counter(
                 "sentinel_internal_errors",
                 "Touchpoints (dead-lettered as internal_error) and deadlines the engine failed on, and ingest"
@@ -211,6 +218,8 @@ class Metrics:
             self.rejected.labels(reason)
         for stage in ("event", "deadline", "ingest"):
             self.internal_errors.labels(stage)
+        for reason in ("redelivered", "out_of_order"):
+            self.internal_skipped.labels(reason)
         for pattern, severity in alerts.fired:
             self.alerts_fired.labels(pattern, severity)
         for pattern, severity in alerts.resolved:
