@@ -7,8 +7,10 @@ An alert's `id` is unique per alert event, and a redelivery repeats it with the 
 - conflicting: an id on the topic with bytes other than replay's, or two copies that differ;
 - duplicates: copies beyond the first of an id. Each is charged to the last disruption (a
   kill, a stall, a worker joining) before it was published (its `sentinel-processed-at`),
-  and the copies a disruption caused are traced to the rounds their first copies came from:
-  a round is the alerts that share one `sentinel-processed-at`.
+  and the copies a disruption caused are traced to the rounds the worker repeated: those of
+  each copy's previous copy. A round is the alerts that share one `sentinel-processed-at`.
+  A round after a restart can hold copies of an earlier round as well as new alerts, so if
+  it is repeated too, the rounds of the first copies would count two rounds for one repeat.
 """
 
 from __future__ import annotations
@@ -94,14 +96,14 @@ def compare(deliveries: Iterable[Delivery], load: Workload, disruptions: list[Di
             conflicting.append(alert_id)
         elif wanted is None and load.comparable(first.value):
             unexpected.append(alert_id)
-        for copy in found[1:]:
+        for previous, copy in zip(found, found[1:]):
             duplicates += 1
             charged = _charged_to(ordered, copy.processed_at)
             if charged is None:
                 unattributed += 1
             else:
                 ordered[charged].duplicates += 1
-                resent_from[charged].add(first.processed_at)
+                resent_from[charged].add(previous.processed_at)
     for index, disruption in enumerate(ordered):
         disruption.rounds_resent = len(resent_from.get(index, ()))
         if disruption.resumed_ms is not None:

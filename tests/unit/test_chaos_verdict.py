@@ -80,6 +80,22 @@ def test_copies_are_charged_to_the_last_disruption_before_them_with_the_rounds_t
     assert (second.duplicates, second.rounds_resent, second.recovery_s) == (2, 2, 0.004)
 
 
+def test_a_repeated_round_that_held_copies_counts_as_the_one_round_it_is() -> None:
+    a, b = alert("a"), alert("b")
+    first, second = Disruption("kill", 15, resumed_ms=16), Disruption("kill", 25, resumed_ms=26)
+    topic = [
+        on_topic(a, 10, 0),  # round 10, cut short by the first kill
+        on_topic(a, 20, 1),  # round 20 after the restart: a again, and b new
+        on_topic(b, 20, 2),
+        on_topic(a, 30, 3),  # the second kill cut round 20 short: it alone is repeated
+        on_topic(b, 30, 4),
+    ]
+    comparison = compare(topic, load(a, b), [first, second])
+    assert comparison.exact
+    assert (first.duplicates, first.rounds_resent) == (1, 1)
+    assert (second.duplicates, second.rounds_resent) == (2, 1)
+
+
 def test_a_copy_before_any_disruption_is_unattributed() -> None:
     a = alert("a")
     later = Disruption("stall", 100)
