@@ -40,7 +40,7 @@ from schemas import codec
 from schemas.alerts import ParsedAlert, parse_alert
 from schemas.errors import InvalidAlert
 from schemas.timestamps import format_instant
-from streams.delivery.client import describe_http_error, shown_url
+from streams.delivery.client import post_once, shown_url
 from streams.delivery.episodes import Change, OpenEpisodes
 from streams.delivery.loop import Polled, Retry, dead_letter
 from streams.delivery.metrics import DeliveryMetrics
@@ -56,6 +56,7 @@ POST_CHUNK = 1000
 """Alerts per POST."""
 REFUSED = (400, 422)
 """Alertmanager's answers for alerts it will never take (it keeps the valid ones of such a post)."""
+JSON_CONTENT = {"Content-Type": "application/json"}
 
 
 def api_url(base: str) -> str:
@@ -335,24 +336,11 @@ class AlertmanagerClient:
         retry = self.retry(f"posting {len(alerts)} alerts to {shown_url(self.url)}")
         body = codec.dumps(list(alerts))
         while True:
-            try:
-                async with self.session.post(
-                    self.url,
-                    data=body,
-                    headers={"Content-Type": "application/json"},
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                ) as response:
-                    status = response.status
-                    text = (await response.text(errors="replace")).strip()
-            except (aiohttp.ClientError, TimeoutError) as error:
-                problem = describe_http_error(error)
-            else:
-                if 200 <= status < 300:
-                    retry.succeeded()
-                    return None
-                if status in REFUSED:
-                    retry.refused()
-                    return f"HTTP {status}: {text[:500]}"
-                problem = f"HTTP {status}: {text[:200]}"
-            await retry.wait(problem)
+            answer = await post_once(self.session, self.url, body, JSON_CONTENT, self.timeout)
+            if answer.accepted:
+                retry.succeeded()
+                return None
+            if answer.status in REFUSED:
+                retry.refused()
+                return answer.described(500)
+            await retry.wait(answer.described(200))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -40,6 +41,41 @@ def describe_http_error(error: BaseException) -> str:
         return "no answer in time"
     text = str(error).strip()
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one POST gave: the target's status and body, or why there was no answer (`status` None)."""
+
+    status: int | None
+    text: str = ""
+    problem: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def described(self, limit: int) -> str:
+        """For logs and dead-letter reasons: the status with at most `limit` characters of the body."""
+        return self.problem if self.status is None else f"HTTP {self.status}: {self.text[:limit]}"
+
+
+async def post_once(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    within: aiohttp.ClientTimeout,
+) -> Answer:
+    """One POST, never following a redirect (it would resend the body elsewhere); a failure to get
+    an answer is an `Answer` too, so each target decides alone what to try again."""
+    try:
+        async with session.post(
+            url, data=body, headers=headers, timeout=within, allow_redirects=False
+        ) as response:
+            return Answer(response.status, (await response.text(errors="replace")).strip())
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return Answer(None, problem=describe_http_error(error))
 
 
 def new_session() -> aiohttp.ClientSession:

@@ -35,7 +35,7 @@ from agents.records import Record
 from schemas.alerts import parse_alert
 from schemas.errors import InvalidAlert
 from streams.delivery.alertmanager import skip_holdout
-from streams.delivery.client import describe_http_error, shown_url
+from streams.delivery.client import post_once, shown_url
 from streams.delivery.loop import Polled, Retry, dead_letter
 from streams.delivery.metrics import DeliveryMetrics
 from streams.kafka import send_acknowledged
@@ -173,22 +173,14 @@ class WebhookTarget:
         attempts = self.settings.webhook_attempts
         for attempt in range(1, attempts + 1):
             headers = signed_headers(self.settings.webhook_secret, self.clock_ms() // 1000, body, event_id)
-            try:
-                async with self.session.post(
-                    self.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
-                ) as response:
-                    status = response.status
-                    text = (await response.text(errors="replace")).strip()
-            except (aiohttp.ClientError, TimeoutError) as error:
-                problem = describe_http_error(error)
-            else:
-                if 200 <= status < 300:
-                    retry.succeeded()
-                    return Outcome(None, attempt)
-                problem = f"HTTP {status}: {text[:500]}"
-                if not retriable(status):
-                    retry.refused()
-                    return Outcome(problem, attempt, "refused")
+            answer = await post_once(self.session, self.url, body, headers, self.timeout)
+            if answer.accepted:
+                retry.succeeded()
+                return Outcome(None, attempt)
+            problem = answer.described(500)
+            if answer.status is not None and not retriable(answer.status):
+                retry.refused()
+                return Outcome(problem, attempt, "refused")
             if attempt == attempts:
                 retry.gave_up(problem)
                 return Outcome(problem, attempt)
