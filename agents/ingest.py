@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import KafkaError
 
 from agents.records import DeadLetter, Headers, Record
 from schemas.batches import (
@@ -32,7 +32,7 @@ from schemas.batches import (
 )
 from schemas.errors import InvalidEvent
 from schemas.events import INTERNAL_ERROR, Rejected, Touchpoint, decode_message, event_from_binary
-from streams.kafka import Backoff, describe_kafka_error, send_acknowledged
+from streams.kafka import Backoff, commit_with_backoff, send_acknowledged
 
 log = logging.getLogger(__name__)
 
@@ -293,20 +293,7 @@ class IngestLoop:
     async def _commit(self) -> None:
         """Commit what was forwarded. A rebalance under way fails the commit: the new owner of the
         input partitions reads those records again, and detection applies them once."""
-        backoff = Backoff("committing the touchpoints' offsets")
-        while True:
-            try:
-                await self.consumer.commit()
-            except (CommitFailedError, IllegalStateError) as error:
-                log.warning(
-                    "offsets not committed, the group is rebalancing (%s)", describe_kafka_error(error)
-                )
-                return
-            except KafkaError as error:
-                await backoff.wait(error)
-            else:
-                backoff.succeeded()
-                return
+        await commit_with_backoff(self.consumer, "the touchpoints")
 
     async def _tick(self, now: int) -> None:
         self._count_inputs()

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import faust
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from schemas.errors import ConfigError
 from streams.settings import Settings
@@ -210,6 +210,30 @@ async def send_acknowledged(
             await asyncio.gather(*sent)
         except KafkaError as error:
             on_retry()
+            await backoff.wait(error)
+        else:
+            backoff.succeeded()
+            return
+
+
+async def commit_with_backoff(
+    consumer: AIOKafkaConsumer, what: str, offsets: dict[TopicPartition, int] | None = None
+) -> None:
+    """Commit `offsets` (all consumed, by default), trying again while the broker fails. A rebalance
+    under way fails the commit for good: the partitions' next owner reads the records since the
+    last commit again, which every caller can take (each repeats safely)."""
+    backoff = Backoff(f"committing the offsets of {what}")
+    while True:
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as error:
+            log.warning(
+                "offsets of %s not committed, the group is rebalancing (%s)",
+                what,
+                describe_kafka_error(error),
+            )
+            return
+        except KafkaError as error:
             await backoff.wait(error)
         else:
             backoff.succeeded()

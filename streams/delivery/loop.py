@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import KafkaError
 
 from agents.records import Headers, Record
 from streams.delivery.metrics import DeliveryMetrics
-from streams.kafka import Backoff, describe_kafka_error
+from streams.kafka import Backoff, commit_with_backoff
 
 log = logging.getLogger(__name__)
 
@@ -209,20 +209,7 @@ class DeliveryLoop:
 
     async def _commit(self, delivered: Polled) -> None:
         offsets = {tp: records[-1].offset + 1 for tp, records in delivered.items()}
-        backoff = Backoff("committing the alerts' offsets")
-        while True:
-            try:
-                await self.consumer.commit(offsets)
-            except (CommitFailedError, IllegalStateError) as error:
-                log.warning(
-                    "offsets not committed, the group is rebalancing (%s)", describe_kafka_error(error)
-                )
-                return
-            except KafkaError as error:
-                await backoff.wait(error)
-            else:
-                backoff.succeeded()
-                return
+        await commit_with_backoff(self.consumer, "the alerts", offsets)
 
     def _report_lag(self, delivered: Polled) -> None:
         for tp, records in delivered.items():
