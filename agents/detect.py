@@ -13,7 +13,8 @@ Each partition applies its internal messages contiguously from the offset its
 record names (`PartitionRuntime.admit`), not from where Faust starts it or what
 Faust delivers: Faust starts a partition at its committed offset, which can be
 past messages never applied, and drops messages taken off the stream's queue
-during a rebalance. After a message that comes after a gap, the round seeks the
+during a rebalance. A partition with no record yet starts where its log begins
+(`log_start`). After a message that comes after a gap, the round seeks the
 partition back to the next message to apply (`seek_back`).
 """
 
@@ -39,7 +40,7 @@ from agents.partition import IdleAdvance, PartitionRuntime, Record, RoundWrites,
 from agents.state import readable_next_due
 from schemas.alerts import Alert, render
 from schemas.batches import decode_internal, partition_for
-from streams.kafka import LazyProducer, describe_kafka_error, send_acknowledged
+from streams.kafka import Backoff, LazyProducer, describe_kafka_error, send_acknowledged
 from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -272,6 +273,8 @@ def register_detector(
             # Loading reads the partition's record: a RocksDB store reads the current event's partition.
             with _handling(event):
                 runtime = detection.runtime_for(partition)
+                if runtime.next_offset is None and runtime.never_applied:
+                    runtime.next_offset = await log_start(message.tp)
                 if not runtime.admit(message.offset):
                     continue
                 runtime.handle(decode_internal(event.value), wall_ms)
@@ -301,6 +304,16 @@ def register_detector(
         metrics.internal_skipped.labels("redelivered").inc(counters.messages_redelivered)
         metrics.internal_skipped.labels("out_of_order").inc(counters.messages_out_of_order)
         counters.messages_redelivered = counters.messages_out_of_order = 0
+
+    async def log_start(tp: TP) -> int:
+        """The first offset of `tp` still in the log: a partition nothing was applied of starts
+        there, so that messages Faust drops before the first round are read again, not skipped."""
+        backoff = Backoff(f"reading where {tp.topic}[{tp.partition}] begins")
+        while True:
+            try:
+                return (await app.consumer.earliest_offsets(tp))[tp]
+            except (TimeoutError, KafkaError) as error:
+                await backoff.wait(error)
 
     async def seek_back(runtime: PartitionRuntime, tp: TP, offset: int) -> None:
         """Read `tp` again from `offset`, the next message its runtime applies. `seek_wait` runs in

@@ -174,6 +174,9 @@ class PartitionRuntime:
     next_offset: int | None = None
     """The internal topic's offset of the next message to apply; None: not known (no record, or one
     written before records kept it), so the first message delivered is applied."""
+    never_applied: bool = True
+    """No record: nothing of this partition was applied yet, so the shell can learn `next_offset`
+    from where the partition's log begins before the first message is admitted."""
     _seek_to: int | None = None
     _alerts: list[tuple[Alert, int | None]] = field(default_factory=list)
     _dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -199,6 +202,7 @@ class PartitionRuntime:
         engine = Engine(config, staged, follow_event_time=False, waiting=waiting)
         runtime = cls(partition, engine, staged, idle_advance=idle_advance, source_topic=source_topic)
         if record:
+            runtime.never_applied = False
             watermark, newest, idle, inputs, *read = codec.loads(record)
             engine.watermark = watermark
             runtime.clocks = InputClocks.from_list([newest, idle, inputs])

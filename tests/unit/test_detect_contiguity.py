@@ -90,7 +90,8 @@ class Producers:
 @dataclass
 class Consumer:
     seeks: list[Mapping[TP, int]] = field(default_factory=list)
-    earliest: int = 0
+    earliest: list[int] = field(default_factory=lambda: [0])
+    """Where the log begins, answer by answer; the last one holds from then on."""
     refusals: int = 0
     """Seeks refused first, as for a partition revoked meanwhile."""
 
@@ -98,7 +99,8 @@ class Consumer:
         return None
 
     async def earliest_offsets(self, *partitions: TP) -> Mapping[TP, int]:
-        return {tp: self.earliest for tp in partitions}
+        begins = self.earliest.pop(0) if len(self.earliest) > 1 else self.earliest[0]
+        return {tp: begins for tp in partitions}
 
     async def seek_wait(self, partitions: Mapping[TP, int]) -> None:
         if self.refusals:
@@ -149,9 +151,9 @@ def value_at(offset: int) -> bytes:
 
 
 def run(
-    rounds: Sequence[Sequence[int]], earliest: int = 0, refusals: int = 0
+    rounds: Sequence[Sequence[int]], earliest: Sequence[int] = (0,), refusals: int = 0
 ) -> tuple[App, Producers, Detection, CollectorRegistry]:
-    consumer = Consumer(earliest=earliest, refusals=refusals)
+    consumer = Consumer(earliest=list(earliest), refusals=refusals)
     app, producers, registry = App(consumer), Producers(), CollectorRegistry()
     detection = Detection(
         config=Config.default(),
@@ -218,7 +220,7 @@ def test_a_restart_starts_from_the_record_not_from_where_faust_delivers() -> Non
 
 def test_messages_deleted_before_they_were_applied_do_not_stop_the_partition() -> None:
     """Retention deleted offsets 3 to 5 first: waiting for them would wait for ever."""
-    app, _, detection, _ = run([[0, 1, 2], [7, 8], [6, 7, 8]], earliest=6)
+    app, _, detection, _ = run([[0, 1, 2], [7, 8], [6, 7, 8]], earliest=[0, 6])
     assert app.consumer.seeks == [{TP(INTERNAL, 0): 6}]
     assert detection.runtimes[0].next_offset == 9
 
@@ -227,3 +229,20 @@ def test_a_seek_refused_is_asked_again_by_the_next_message_after_the_gap() -> No
     app, _, detection, _ = run([[0, 1], [4], [5], [2, 3, 4, 5]], refusals=1)
     assert app.consumer.seeks == [{TP(INTERNAL, 0): 2}]
     assert detection.runtimes[0].next_offset == 6
+
+
+def test_a_partition_nothing_was_applied_of_starts_where_its_log_begins() -> None:
+    """Faust dropped offsets 0 and 1 before the first round (a rebalance while starting): with no
+    record, they are read again rather than taken as applied."""
+    app, producers, detection, registry = run([[2, 3], [0, 1, 2, 3]])
+    assert app.consumer.seeks == [{TP(INTERNAL, 0): 0}]
+    assert detection.runtimes[0].next_offset == 4
+    assert written_next_offset(producers) == 4
+    assert skipped(registry, "out_of_order") == 2
+
+
+def test_a_partition_whose_log_was_trimmed_before_it_started_begins_at_the_first_message_kept() -> None:
+    app, _, detection, registry = run([[5, 6]], earliest=[5])
+    assert app.consumer.seeks == []
+    assert detection.runtimes[0].next_offset == 7
+    assert skipped(registry, "out_of_order") == 0
