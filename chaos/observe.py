@@ -34,6 +34,9 @@ class Snapshot:
     alerts: float = 0.0
     partitions_owned: float | None = None
     """The worker's own count of the internal partitions it detects on (`sentinel_partitions_owned`)."""
+    internal_skipped: dict[str, float] = field(default_factory=dict)
+    """Internal messages detection did not apply, by reason (redelivered, out_of_order), since the
+    process started."""
 
 
 def parse_metrics(text: str, internal_topic: str) -> Snapshot:
@@ -52,6 +55,8 @@ def parse_metrics(text: str, internal_topic: str) -> Snapshot:
                 snapshot.alerts += value
             elif name == "sentinel_partitions_owned":
                 snapshot.partitions_owned = value
+            elif name == "sentinel_internal_messages_skipped_total":
+                snapshot.internal_skipped[labels["reason"]] = value
     return snapshot
 
 

@@ -94,6 +94,8 @@ def details(outcome: Outcome) -> str:
         "exit_code",
         "worker_exit_s",
         "up_after_broker_s",
+        "internal_skipped",
+        "seeks_back",
     ):
         if key in outcome.facts:
             lines.append(f"  {key}: {json.dumps(outcome.facts[key], default=str)}")

@@ -28,6 +28,8 @@ from streams.verify import checked_worker_settings, read_topic
 CRASH_MARKS = ("Crashed reason=", "We experienced a crash", "sentinel worker: crashed")
 """How Faust logs an agent, a task or the whole app dying of an exception, and the one line a
 worker that crashed after its start ends with (exit code 9)."""
+SEEK_BACK_MARK = "were not delivered; reading again from it"
+"""The line detection logs each time it seeks a partition back over a gap (`agents.detect.seek_back`)."""
 QUIET_S = 4.0
 """The alert topic must stay this quiet before a run counts as finished (late re-sends show up)."""
 
@@ -208,6 +210,11 @@ class Run:
         moved for `stuck_after` seconds (stuck); or `timeout`. The topic must be quiet first.
         Short of complete, what each live worker's metrics said at the end goes into the facts."""
         ended = self._settle(workers, stuck_after, timeout)
+        self.facts["internal_skipped"] = {
+            worker.name: {reason: int(count) for reason, count in sorted(snapshot.internal_skipped.items())}
+            for worker in workers
+            if (snapshot := self.snapshot(worker)) is not None
+        }
         if ended != "complete":
             self.facts["metrics_at_end"] = {
                 worker.name: self.describe(snapshot)
@@ -287,15 +294,18 @@ class Run:
         tracebacks each worker's log holds go into the facts."""
         found: list[str] = []
         tracebacks: dict[str, int] = {}
+        seeks_back: dict[str, int] = {}
         for worker in self.fleet.workers:
             text = worker.log_text(0)
             tracebacks[worker.name] = text.count("Traceback (most recent call last)")
+            seeks_back[worker.name] = text.count(SEEK_BACK_MARK)
             found += (
                 f"{worker.name}: {line.strip()[:240]}"
                 for line in text.splitlines()
                 if any(mark in line for mark in CRASH_MARKS)
             )
         self.facts["tracebacks"] = tracebacks
+        self.facts["seeks_back"] = seeks_back
         self.facts["crashes"] = found
         return found
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from chaos.observe import Delivery
 from chaos.workload import Workload
@@ -96,7 +97,7 @@ def compare(deliveries: Iterable[Delivery], load: Workload, disruptions: list[Di
             conflicting.append(alert_id)
         elif wanted is None and load.comparable(first.value):
             unexpected.append(alert_id)
-        for previous, copy in zip(found, found[1:]):
+        for previous, copy in pairwise(found):
             duplicates += 1
             charged = _charged_to(ordered, copy.processed_at)
             if charged is None:
