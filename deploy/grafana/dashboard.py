@@ -141,6 +141,22 @@ def build() -> Dashboard:
                 query("sum(rate(sentinel_events_late_total[$__rate_interval]))", "late", "B"),
             )
         )
+        .with_panel(
+            timeseries(
+                "Read again after a crash or a rebalance",
+                "Touchpoints skipped as applied already, and internal messages detection did not"
+                " apply as delivered: redelivered, or out of order (after a gap; the partition is read"
+                " again from the next message). Bursts after a restart or rebalance are expected;"
+                " out-of-order skips that go on mean a seek back does not take.",
+                "reqps",
+                query("sum(rate(sentinel_events_redelivered_total[$__rate_interval]))", "touchpoints"),
+                query(
+                    "sum by (reason) (rate(sentinel_internal_messages_skipped_total[$__rate_interval]))",
+                    "internal, {{reason}}",
+                    "B",
+                ),
+            )
+        )
         .with_row(Row("Alerts"))
         .with_panel(
             timeseries(
