@@ -57,12 +57,14 @@ class Settings:
     partitions: int = 4
     """Partitions of the internal topic and the state tables (the unit of parallelism)."""
     replication_factor: int = 1
-    standby_replicas: int = 1
+    standby_replicas: int = 0
     """Standby copies of each table partition kept by other detecting processes (Faust's
-    `table_standby_replicas`). A copy makes a failover fast (the new owner has the state) but its
-    holder reads every changelog record of the partition as it is written: with two workers each
-    spends about as much CPU per event on the other's changelog as on its own events (BENCHMARKS.md,
-    scale-out). 0: a failover reads the partition's whole changelog instead (README, "Sizing")."""
+    `table_standby_replicas`, whose own default is 1). A copy makes a failover fast (the new owner
+    has the state) but its holder reads every changelog record of the partition as it is written:
+    with two workers each spends about as much CPU per event on the other's changelog as on its own
+    events (BENCHMARKS.md, scale-out). So none by default, as in Kafka Streams
+    (`num.standby.replicas`): a failover reads the partition's changelog (README, "Sizing"), and a
+    `rocksdb://` worker restarted on its own disk reads only what it missed."""
     store: str = "memory://"
     """Table store: memory:// or rocksdb:// (needs the rocksdb extra)."""
     data_dir: str = ".sentinel"

@@ -179,15 +179,15 @@ def test_tls_files_that_cannot_be_loaded_name_their_setting(tmp_path: Path) -> N
         ssl_context(Settings(security_protocol="SSL", ssl_certfile=str(garbage)))
 
 
-def test_standby_replicas_reach_faust_and_default_to_one(tmp_path: Path) -> None:
+def test_standby_replicas_reach_faust_and_default_to_none(tmp_path: Path) -> None:
     """Standby copies cost a detecting process CPU per event (it reads the copied partitions'
-    changelog), so an operator can turn them off; the default keeps Faust's one copy."""
+    changelog), so they are off unless an operator asks for the faster failover."""
     from prometheus_client import CollectorRegistry
 
     from streams.app import create_app
 
-    assert Settings().standby_replicas == 1
-    assert Settings.load(env={"SENTINEL_STANDBY_REPLICAS": "0"}).standby_replicas == 0
+    assert Settings().standby_replicas == 0
+    assert Settings.load(env={"SENTINEL_STANDBY_REPLICAS": "1"}).standby_replicas == 1
     for replicas in (0, 1):
         settings = Settings(standby_replicas=replicas, data_dir=str(tmp_path))
         built = create_app(settings, registry=CollectorRegistry())
