@@ -7,8 +7,9 @@ message keyed by customer, 4 partitions) and four layouts, each on fresh topics 
 - one worker:      `sentinel worker --role all`, the reference row;
 - two all workers: two `--role all` processes in one group (each ingests and detects);
 - ingest + detect: one `--role ingest` and one `--role detect` process;
-- two all, no standbys: the second layout with `standby_replicas = 0` (Faust's standby copies
-  off; the default keeps one): it shows what the standby copies cost per event.
+- two all, one standby: the second layout with `standby_replicas = 1` (off by default): what
+  a standby copy, the price of a fast failover, costs per event. It is not a scale-out layout,
+  so the 20 % criterion does not judge it.
 
 Each layout's processes start on an empty touchpoints topic and settle: every group joined
 with all its members, each detecting process owning its internal partitions (ticks load
@@ -78,14 +79,14 @@ from streams.worker import WorkerProcess
 
 RESULTS = Path(__file__).parent / "results" / "scaleout.json"
 QUICK_RESULTS = RESULTS.with_name("scaleout-quick.json")
-NO_STANDBY = "two all, no standbys"
+WITH_STANDBY = "two all, one standby"
 LAYOUTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("one worker", ("all",)),
     ("two all workers", ("all", "all")),
     ("ingest + detect", ("ingest", "detect")),
-    (NO_STANDBY, ("all", "all")),
+    (WITH_STANDBY, ("all", "all")),
 )
-"""The last runs its workers with the setting `standby_replicas = 0` (the default is 1)."""
+"""The last runs its workers with the setting `standby_replicas = 1` (the default is 0)."""
 FULL = (100_000, 500_000)
 """Customers and events of `make bench`'s run: the pipeline stage's workload."""
 QUICK = (20_000, 100_000)
@@ -326,7 +327,7 @@ class Layout:
 
 
 def start_layout(
-    bootstrap: str, name: str, roles: Sequence[str], work_dir: Path, standby: bool = True
+    bootstrap: str, name: str, roles: Sequence[str], work_dir: Path, standby: bool = False
 ) -> Layout:
     tag = "scale-" + uuid.uuid4().hex[:6]
     topic = f"bench-scale-touchpoints-{tag}"
@@ -338,8 +339,8 @@ def start_layout(
         counts[role] = counts.get(role, 0) + 1
         label = f"{role}-{counts[role]}" if roles.count(role) > 1 else role
         settings = base.replace(role=role, metrics_port=free_port(), data_dir=str(work_dir / tag / label))
-        if not standby:
-            settings = settings.replace(standby_replicas=0)
+        if standby:
+            settings = settings.replace(standby_replicas=1)
         worker = WorkerProcess(settings, work_dir / f"{tag}-{label}.log")
         layout.members.append(Member(label, role, worker))
     try:
@@ -701,13 +702,14 @@ def speedup_figures(layouts: dict[str, dict[str, Any]], cores: int) -> dict[str,
 
 
 def judge(report: dict[str, Any]) -> dict[str, Any]:
-    """The issue's two figures: CPU per event within 20 % of one worker's in every layout, and two
-    processes at 1.6x one, or why that cannot be on this machine."""
+    """The issue's two figures: CPU per event within 20 % of one worker's in every scale-out layout,
+    and two processes at 1.6x one, or why that cannot be on this machine. The standby layout adds
+    replication by design; its ratio is its cost, shown, not judged."""
     layouts, speed = report["layouts"], report["speedup"]
     one_cores = layouts["one worker"]["workers_cores"]
     verdicts: dict[str, Any] = {"cpu_per_event": {}, "speedup": {}}
     for name, figures in speed.items():
-        if name == "one worker":
+        if name in ("one worker", WITH_STANDBY):
             continue
         verdicts["cpu_per_event"][name] = abs(figures["cpu_per_event_ratio"] - 1) <= CPU_PER_EVENT_TOLERANCE
         verdicts["speedup"][name] = {
@@ -721,13 +723,13 @@ def judge(report: dict[str, Any]) -> dict[str, Any]:
 def sizing(report: dict[str, Any], lifecycle_state_bytes: float | None) -> dict[str, Any]:
     """Partitions, processes, cores, memory and recovery for the sizing guide, from this run's costs.
 
-    Per event: ingest and detect CPU as measured apart, plus what the standby copies cost
-    (two workers with them less two without), times `HEADROOM`. A process does at most one
-    core (one interpreter); at least two detect processes, so a partition has somewhere to go,
-    and enough that each recovers its customers within `RECOVERY_TARGET_S`; ingest runs inside
-    them while the cores allow. Partitions: room to double the largest group of processes.
-    Memory per detect process: its share of the customers twice (its own and a standby copy of
-    another's, both in memory with memory://), at what a customer at rest cost in the recovered
+    Per event: ingest and detect CPU as measured apart, times `HEADROOM`; with one standby copy
+    (`cores_with_standby`) also what the copies cost (two workers with them less two without). A
+    process does at most one core (one interpreter); at least two detect processes, so a partition
+    has somewhere to go, and enough that each recovers its customers within `RECOVERY_TARGET_S`;
+    ingest runs inside them while the cores allow. Partitions: room to double the largest group of
+    processes. Memory per detect process: its share of the customers (in memory with memory://;
+    twice with a standby copy of another's), at what a customer at rest cost in the recovered
     worker, plus a settled empty worker. Recovery: its share of the customers from a compacted
     changelog (one record each) at the rate the recovering worker read. A customer's state grows
     with its history: with `lifecycle_state_bytes` (the engine stage's encoded size of whole
@@ -738,7 +740,7 @@ def sizing(report: dict[str, Any], lifecycle_state_bytes: float | None) -> dict[
     events = layouts["one worker"]["events"]
     standby_us = (
         1e6
-        * (layouts["two all workers"]["workers_cpu_seconds"] - layouts[NO_STANDBY]["workers_cpu_seconds"])
+        * (layouts[WITH_STANDBY]["workers_cpu_seconds"] - layouts["two all workers"]["workers_cpu_seconds"])
         / events
     )
     at_rest = traffic_figures["changelog_bytes_per_customer_at_rest"]
@@ -752,7 +754,8 @@ def sizing(report: dict[str, Any], lifecycle_state_bytes: float | None) -> dict[
     rows = []
     for rate in SIZING_RATES:
         ingest_cores = rate * model["ingest_cpu_us_per_event"] * HEADROOM / 1e6
-        detect_cores = rate * (model["detect_cpu_us_per_event"] + max(0.0, standby_us)) * HEADROOM / 1e6
+        detect_cores = rate * model["detect_cpu_us_per_event"] * HEADROOM / 1e6
+        standby_cores = rate * max(0.0, standby_us) * HEADROOM / 1e6
         ingest = max(1, math.ceil(ingest_cores))
         for customers in SIZING_CUSTOMERS:
             detect = max(2, math.ceil(detect_cores), math.ceil(customers / records_per_s / RECOVERY_TARGET_S))
@@ -766,7 +769,8 @@ def sizing(report: dict[str, Any], lifecycle_state_bytes: float | None) -> dict[
                     "partitions": max(4, 2 ** math.ceil(math.log2(2 * largest))),
                     "processes": f"{detect} all" if together else f"{ingest} ingest + {detect} detect",
                     "cores": ingest_cores + detect_cores,
-                    "memory_per_detect_process_bytes": base_rss + 2 * share * per_customer_memory,
+                    "cores_with_standby": ingest_cores + detect_cores + standby_cores,
+                    "memory_per_detect_process_bytes": base_rss + share * per_customer_memory,
                     "changelog_bytes": customers * per_customer_changelog,
                     "recovery_s": share / records_per_s,
                     "written_mb_per_s": rate * traffic_figures["written_bytes_per_event"] / 1e6,
@@ -785,9 +789,10 @@ def sizing(report: dict[str, Any], lifecycle_state_bytes: float | None) -> dict[
 
 def render_sizing(plan: dict[str, Any]) -> list[str]:
     lines = [
-        f"sizing from these costs (CPU x{plan['headroom']:.0f}; standby CPU "
-        f"{plan['standby_cpu_us_per_event']:.1f} µs/event; {plan['memory_bytes_per_customer']:,.0f} B per "
-        f"customer in a worker, twice with its standby copy; {plan['changelog_bytes_per_customer']:,.0f} B "
+        f"sizing from these costs (CPU x{plan['headroom']:.0f}; a standby copy, off by default, "
+        f"{plan['standby_cpu_us_per_event']:.1f} µs/event more; "
+        f"{plan['memory_bytes_per_customer']:,.0f} B per customer in a worker, twice with a standby copy; "
+        f"{plan['changelog_bytes_per_customer']:,.0f} B "
         f"per customer in the changelog; recovery at {plan['recovery_records_per_s']:,.0f} records/s, "
         f"at most {RECOVERY_TARGET_S / 60:.0f} min per detect process):",
         "",
@@ -799,6 +804,7 @@ def render_sizing(plan: dict[str, Any]) -> list[str]:
             "partitions",
             "processes",
             "cores",
+            "+standby",
             "RAM/detect",
             "changelog",
             "recovery",
@@ -813,6 +819,7 @@ def render_sizing(plan: dict[str, Any]) -> list[str]:
                 f"{row['partitions']}",
                 row["processes"],
                 f"{row['cores']:.1f}",
+                f"{row['cores_with_standby']:.1f}",
                 f"{row['memory_per_detect_process_bytes'] / 2**30:.1f} GiB",
                 f"{row['changelog_bytes'] / 2**30:.1f} GiB",
                 f"{row['recovery_s'] / 60:.1f} min",
@@ -954,6 +961,11 @@ def render(report: dict[str, Any]) -> str:
             for name, met in goals["cpu_per_event"].items()
         )
     )
+    if WITH_STANDBY in speed:
+        lines.append(
+            f"{WITH_STANDBY}: {speed[WITH_STANDBY]['cpu_per_event_ratio']:.2f}x one worker's CPU per event, "
+            "the price of a failover that finds the state ready (replication, not scale-out: not judged)"
+        )
     lines.append(
         "the same less each process's idle CPU over the window (a diagnosis, not the criterion): "
         + "; ".join(
@@ -1031,7 +1043,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sentinel-scale-") as temp, EmbeddedBroker() as broker:
         work_dir = Path(temp)
         for name, roles in LAYOUTS:
-            layout = start_layout(broker.bootstrap_servers, name, roles, work_dir, name != NO_STANDBY)
+            layout = start_layout(broker.bootstrap_servers, name, roles, work_dir, name == WITH_STANDBY)
             try:
                 layouts[name], alerts[name] = run_layout(broker, backlog, layout, timeout=900)
                 if name == "one worker" and not args.skip_recovery:
