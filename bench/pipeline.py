@@ -51,6 +51,7 @@ from schemas.timestamps import MINUTE, parse_instant
 from streams.broker import EmbeddedBroker, create_topics, end_offsets
 from streams.clients import produce_lines
 from streams.settings import Settings
+from streams.subprocesses import stop_process
 from streams.traffic import lifecycle_history
 from streams.verify import (
     checked_worker_settings,
@@ -292,13 +293,7 @@ def run_child(
         result["load"] = meter.stop()
         return result
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, 15)
 
 
 def write_result(path: Path, result: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.errors import BrokerError, PortInUse
 from streams.kafka import Connection, aiokafka_options
+from streams.subprocesses import stop_process
 
 __all__ = [
     "DEFAULT_PORT",
@@ -128,15 +129,7 @@ def _terminate(process: subprocess.Popen[bytes], timeout: float) -> None:
     attached), while SIGINT exits at once (0.05 s). With memory storage there
     is nothing to flush, so the drain only delays every test teardown.
     """
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        log.warning("broker pid %d ignored SIGINT for %.1fs; killing it", process.pid, timeout)
-        process.kill()
-        process.wait()
+    stop_process(process, timeout, signal.SIGINT)
 
 
 class EmbeddedBroker:

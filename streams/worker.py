@@ -30,6 +30,7 @@ from streams.connection import reach_broker
 from streams.http import BrokerContact, WorkerEndpoint, serve
 from streams.metrics import Metrics
 from streams.settings import Settings
+from streams.subprocesses import stop_process
 
 log = logging.getLogger(__name__)
 
@@ -207,15 +208,7 @@ class WorkerProcess:
         return text
 
     def stop(self, timeout: float = 20.0) -> int | None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return None if process is None else process.returncode
-        process.send_signal(signal.SIGTERM)
-        try:
-            return process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return process.wait()
+        return stop_process(self.process, timeout)
 
     def __enter__(self) -> Self:
         return self.start()

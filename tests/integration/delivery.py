@@ -26,6 +26,7 @@ from streams.broker import end_offsets, free_port
 from streams.delivery.run import group_id
 from streams.kafka import aiokafka_options
 from streams.settings import Settings
+from streams.subprocesses import stop_process
 from streams.worker import worker_environment
 
 
@@ -112,13 +113,7 @@ class DeliverProcess:
         return self.process.wait(timeout)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 30)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -200,13 +195,7 @@ class Alertmanager:
         )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 20)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -28,6 +28,7 @@ import yaml
 from schemas.timestamps import MINUTE
 from streams.broker import free_port
 from streams.clients import produce_lines
+from streams.subprocesses import stop_process
 from streams.verify import closing_events
 from streams.worker import WorkerProcess
 
@@ -120,13 +121,7 @@ class Prometheus:
         return result
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 20)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str | Callable[[], str]) -> None:

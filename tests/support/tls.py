@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -24,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from streams.subprocesses import stop_process
 
 LOOPBACK = "127.0.0.1"
 
@@ -214,14 +215,7 @@ class Stunnel:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 5)
 
     def __enter__(self) -> Self:
         return self.start()
