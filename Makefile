@@ -60,7 +60,7 @@ bench-instructions: $(STAMP) ## Engine instructions per event here against AGAIN
 dashboard: $(STAMP) ## Regenerate deploy/grafana/sentinel-dashboard.json from deploy/grafana/dashboard.py
 	$(BIN)/python deploy/grafana/dashboard.py > deploy/grafana/sentinel-dashboard.json
 
-chaos: $(STAMP) ## Run the fault suite (python -m chaos; 30-40 min) and write RELIABILITY.md
+chaos: $(STAMP) ## Run the fault suite (python -m chaos; about 21 min) and write RELIABILITY.md
 	$(BIN)/python -m chaos --seed 1
 
 clean: ## Remove caches and build output (keeps .venv)
